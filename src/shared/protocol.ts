@@ -1,0 +1,51 @@
+/**
+ * The typed protocol between a UI (Electron renderer or browser) and the engine. One
+ * definition, several transports: Electron MessagePort (preload), WebSocket (`steer serve`),
+ * or direct calls in-process (CLI, tests).
+ */
+import type { Catalogue } from './catalogue.ts';
+import type { EngineEvent } from './events.ts';
+import type { GraphIssue } from './graph.ts';
+
+export interface EngineRequests {
+  /** The node catalogue. */
+  catalogue: { params: Record<string, never>; result: Catalogue };
+  /** Validate a graph document (any JSON); lists every problem. */
+  validate: { params: { graph: unknown }; result: { ok: boolean; issues: GraphIssue[] } };
+  /** Start a run; events follow with this runId. Resolves once the run ends. */
+  run: {
+    params: { runId: string; graph: unknown; targets?: string[] };
+    result: { status: 'finished' | 'failed' | 'cancelled' };
+  };
+  /** Cancel a run; cached results stay. */
+  cancel: { params: { runId: string }; result: { cancelled: boolean } };
+  /** Read a graph file from the engine's graphs folder (browser mode has no file dialogs). */
+  listGraphs: { params: Record<string, never>; result: { graphs: { name: string; path: string }[] } };
+  readGraph: { params: { path: string }; result: { graph: unknown } };
+}
+
+export type RequestName = keyof EngineRequests;
+
+export interface RequestMessage<K extends RequestName = RequestName> {
+  kind: 'request';
+  id: number;
+  method: K;
+  params: EngineRequests[K]['params'];
+}
+
+export type ResponseMessage =
+  | { kind: 'response'; id: number; ok: true; result: unknown }
+  | { kind: 'response'; id: number; ok: false; error: { message: string; issues?: GraphIssue[] } };
+
+export interface EventMessage {
+  kind: 'event';
+  event: EngineEvent;
+}
+
+export type ServerMessage = ResponseMessage | EventMessage;
+
+/** What the preload exposes as `window.steer` and what the browser client implements. */
+export interface EngineApi {
+  request<K extends RequestName>(method: K, params: EngineRequests[K]['params']): Promise<EngineRequests[K]['result']>;
+  onEvent(listener: (event: EngineEvent) => void): () => void;
+}

@@ -7,7 +7,12 @@ import { RunFailedError, UsageError } from './errors.ts';
 
 type Register = (program: Command) => void;
 
-const COMMANDS: (() => Promise<{ register: Register }>)[] = [];
+const COMMANDS: (() => Promise<{ register: Register }>)[] = [
+  () => import('./commands/run.ts'),
+  () => import('./commands/validate.ts'),
+  () => import('./commands/nodes.ts'),
+  () => import('./commands/parse.ts'),
+];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('steer')

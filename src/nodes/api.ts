@@ -9,8 +9,8 @@ import type { SocketType } from '../shared/sockets.ts';
 import type { ParamSpec, ParamValues } from './params.ts';
 import type { SocketValues } from './values.ts';
 
-export interface InputSpec extends SocketSpec {}
-export interface OutputSpec extends Omit<SocketSpec, 'optional'> {}
+export type InputSpec = SocketSpec;
+export type OutputSpec = Omit<SocketSpec, 'optional'>;
 
 export interface NodeLogger {
   info(message: string): void;

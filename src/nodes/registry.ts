@@ -4,5 +4,8 @@
  * and validation are derived from these definitions.
  */
 import type { AnyNodeDefinition } from './api.ts';
+import promptParse from './prompt-parse.ts';
+import promptSave from './prompt-save.ts';
+import text from './text.ts';
 
-export const BUILTIN_NODES: readonly AnyNodeDefinition[] = [];
+export const BUILTIN_NODES: readonly AnyNodeDefinition[] = [text, promptParse, promptSave];

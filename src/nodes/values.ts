@@ -26,3 +26,8 @@ export interface SocketValues {
 }
 
 export type ValueOf<S extends SocketType> = SocketValues[S];
+
+/** One-line descriptions of socket values for run events and logs (default: a generic summary). */
+export const SOCKET_SUMMARIES: { [S in SocketType]?: (value: SocketValues[S]) => string } = {
+  PROMPT: (p) => `${p.objects.length} object${p.objects.length === 1 ? '' : 's'}, ${p.relations.length} relation${p.relations.length === 1 ? '' : 's'}${p.relations.map((r) => ` [${r.subject} ${r.relation} ${r.object}]`).join('')}${p.warnings.length ? `, ${p.warnings.length} warning(s)` : ''}`,
+};

@@ -35,3 +35,16 @@ export interface ParsedPrompt {
   /** Things the parser could not understand, said plainly (never guessed at). */
   warnings: string[];
 }
+
+/** The public JSON form of a parsed prompt (`steer parse --json`, Save Parsed Prompt). */
+export function promptToJson(p: ParsedPrompt): {
+  objects: { text: string; span: [number, number] }[];
+  relations: { subject: string; relation: RelationName; object: string }[];
+  warnings: string[];
+} {
+  return {
+    objects: p.objects.map((o) => ({ text: o.text, span: o.span })),
+    relations: p.relations.map((r) => ({ subject: r.subject, relation: r.relation, object: r.object })),
+    warnings: p.warnings,
+  };
+}

@@ -10,6 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { AnyNodeDefinition, NodeContext } from '../../nodes/api.ts';
+import { SOCKET_SUMMARIES } from '../../nodes/values.ts';
 import type { EngineEvent, ErrorInfo, OutputSummary } from '../../shared/events.ts';
 import type { GraphFile, GraphNode } from '../../shared/graph.ts';
 import { OutputCache } from './cache.ts';
@@ -275,7 +276,12 @@ function checkOutputs(def: AnyNodeDefinition, nodeId: string, outputs: unknown):
 }
 
 function summarize(def: AnyNodeDefinition, outputs: Record<string, unknown>): Record<string, OutputSummary> {
-  return Object.fromEntries(def.outputs.map((o) => [o.id, { type: o.type, summary: describeValue(outputs[o.id]) }]));
+  return Object.fromEntries(
+    def.outputs.map((o) => {
+      const special = SOCKET_SUMMARIES[o.type] as ((v: unknown) => string) | undefined;
+      return [o.id, { type: o.type, summary: special ? special(outputs[o.id]) : describeValue(outputs[o.id]) }];
+    }),
+  );
 }
 
 export function describeValue(v: unknown): string {

@@ -12,6 +12,7 @@ const COMMANDS: (() => Promise<{ register: Register }>)[] = [
   () => import('./commands/validate.ts'),
   () => import('./commands/nodes.ts'),
   () => import('./commands/parse.ts'),
+  () => import('./commands/serve.ts'),
 ];
 
 export async function main(argv: string[]): Promise<number> {

@@ -43,7 +43,8 @@ async function serve(opts: ServeOptions): Promise<void> {
   if (opts.token !== undefined && !/^[A-Za-z0-9_-]{16,}$/.test(opts.token)) {
     throw new UsageError('--token must be at least 16 letters, digits, "-" or "_"');
   }
-  const staticDir = path.join(PACKAGE_ROOT, 'out', 'renderer');
+  // STEER_RENDERER_DIR: serve a renderer built elsewhere (packaging, tests).
+  const staticDir = path.resolve(process.env.STEER_RENDERER_DIR || path.join(PACKAGE_ROOT, 'out', 'renderer'));
   if (!existsSync(path.join(staticDir, 'index.html'))) {
     throw new UsageError(`the browser UI is not built (${path.relative(process.cwd(), staticDir) || staticDir}/index.html is missing)`, [
       'build it first:  npm run build:renderer',

@@ -1,0 +1,60 @@
+/**
+ * Preload (sandboxed): receives the engine's MessagePort from the main process and exposes
+ * exactly the typed EngineApi as `window.steer` — nothing else of Electron reaches the page.
+ */
+import { contextBridge, ipcRenderer } from 'electron';
+import type { EngineEvent } from '../shared/events.ts';
+import type { EngineApi, EngineRequests, RequestMessage, RequestName, ServerMessage } from '../shared/protocol.ts';
+
+let port: MessagePort | null = null;
+let nextId = 1;
+const queue: RequestMessage[] = [];
+const pending = new Map<number, { resolve(v: unknown): void; reject(e: unknown): void }>();
+const listeners = new Set<(e: EngineEvent) => void>();
+
+ipcRenderer.on('engine-port', (event) => {
+  const received = event.ports[0];
+  if (!received) return;
+  if (port) {
+    // A new port means a new engine (it restarted): what the old one owed will never come.
+    port.close();
+    for (const p of pending.values()) p.reject({ name: 'EngineRequestError', message: 'the engine restarted; try again', issues: [] });
+    pending.clear();
+  }
+  port = received;
+  port.onmessage = (e: MessageEvent) => {
+    const msg = e.data as ServerMessage;
+    if (msg.kind === 'event') {
+      for (const l of [...listeners]) l(msg.event);
+    } else if (msg.kind === 'response') {
+      const p = pending.get(msg.id);
+      if (!p) return;
+      pending.delete(msg.id);
+      if (msg.ok) p.resolve(msg.result);
+      // Error objects lose everything but their message crossing the context bridge; a plain
+      // object keeps the issues (engine-client.ts turns it back into an EngineRequestError).
+      else p.reject({ name: 'EngineRequestError', message: msg.error.message, issues: msg.error.issues ?? [] });
+    }
+  };
+  port.start();
+  for (const msg of queue.splice(0)) port.postMessage(msg);
+});
+
+const api: EngineApi = {
+  request<K extends RequestName>(method: K, params: EngineRequests[K]['params']): Promise<EngineRequests[K]['result']> {
+    const msg: RequestMessage<K> = { kind: 'request', id: nextId++, method, params };
+    return new Promise((resolve, reject) => {
+      pending.set(msg.id, { resolve: resolve as (v: unknown) => void, reject });
+      if (port) port.postMessage(msg);
+      else queue.push(msg);
+    });
+  },
+  onEvent(listener) {
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+    };
+  },
+};
+
+contextBridge.exposeInMainWorld('steer', api);

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import type { EngineEvent } from '../../src/shared/events.ts';
+import type { EngineApi, EngineRequests, RequestName } from '../../src/shared/protocol.ts';
+import { createStudioStore } from '../../src/renderer/src/store.ts';
+import { MISSING_TYPE_GRAPH, RUNNABLE_GRAPH, testRegistry } from './helpers.ts';
+
+/** An in-memory engine whose run emits scripted events. */
+function fakeEngine(script: (runId: string) => EngineEvent[]): EngineApi & { calls: string[] } {
+  const listeners = new Set<(e: EngineEvent) => void>();
+  const calls: string[] = [];
+  const graphs: Record<string, unknown> = { 'parse.json': RUNNABLE_GRAPH, 'missing.json': MISSING_TYPE_GRAPH };
+  const handlers: { [K in RequestName]: (p: EngineRequests[K]['params']) => EngineRequests[K]['result'] } = {
+    catalogue: () => testRegistry().catalogue(),
+    validate: () => ({ ok: true, issues: [] }),
+    run: ({ runId }) => {
+      for (const e of script(runId)) for (const l of listeners) l(e);
+      return { status: 'finished' };
+    },
+    cancel: () => ({ cancelled: true }),
+    listGraphs: () => ({ graphs: Object.keys(graphs).map((p) => ({ name: p.replace('.json', ''), path: p })) }),
+    readGraph: ({ path }) => {
+      if (!(path in graphs)) throw new Error(`no graph ${path}`);
+      return { graph: graphs[path] };
+    },
+  };
+  return {
+    calls,
+    async request(method, params) {
+      calls.push(method);
+      return (handlers[method] as (p: unknown) => never)(params);
+    },
+    onEvent(l) {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+  };
+}
+
+describe('renderer: studio store', () => {
+  it('loads catalogue and graphs, opens one, runs it and tracks node status and previews', async () => {
+    const engine = fakeEngine((runId) => [
+      { type: 'run.started', runId, nodes: ['text', 'parse'], time: 0 },
+      { type: 'node.cached', runId, nodeId: 'text' },
+      { type: 'node.started', runId, nodeId: 'parse', nodeType: 'prompt.parse' },
+      { type: 'node.progress', runId, nodeId: 'parse', value: 1, max: 2 },
+      { type: 'node.preview', runId, nodeId: 'parse', preview: { kind: 'text', text: 'one', label: 'L' } },
+      { type: 'node.preview', runId, nodeId: 'parse', preview: { kind: 'text', text: 'two', label: 'L' } },
+      { type: 'node.log', runId, nodeId: 'parse', level: 'warn', message: 'hmm' },
+      { type: 'node.finished', runId, nodeId: 'parse', durationMs: 3, outputs: { prompt: { type: 'PROMPT', summary: '2 objects' } } },
+      { type: 'node.started', runId: 'someone-else', nodeId: 'text', nodeType: 'primitive.text' },
+      { type: 'run.finished', runId, durationMs: 5, executed: 1, cached: 1 },
+    ]);
+    const store = createStudioStore(engine);
+    engine.onEvent((e) => store.getState().applyEvent(e));
+    await store.getState().loadCatalogue();
+    await store.getState().loadGraphList();
+    expect(store.getState().graphs.map((g) => g.name)).toEqual(['missing', 'parse']);
+    await store.getState().openGraph('parse.json');
+    expect(store.getState().view?.nodes.map((n) => n.data.title)).toEqual(['Prompt text', 'Prompt Parse']);
+    await store.getState().startRun();
+    const s = store.getState();
+    expect(s.run).toMatchObject({ status: 'finished', executed: 1, cached: 1, durationMs: 5 });
+    expect(s.nodeRuns.text?.status).toBe('cached');
+    expect(s.nodeRuns.parse).toMatchObject({ status: 'finished', durationMs: 3, outputs: { prompt: { summary: '2 objects' } } });
+    expect(s.previews.parse).toEqual([{ kind: 'text', text: 'two', label: 'L' }]);
+    expect(s.logs).toEqual([{ nodeId: 'parse', level: 'warn', message: 'hmm' }]);
+  });
+
+  it('reports a graph that cannot be read, and a failed node', async () => {
+    const engine = fakeEngine((runId) => [
+      { type: 'run.started', runId, nodes: ['parse'], time: 0 },
+      { type: 'node.failed', runId, nodeId: 'parse', error: { message: 'boom', causes: [] } },
+      { type: 'run.failed', runId, durationMs: 1, nodeId: 'parse', error: { message: 'boom', causes: ['deep'] } },
+    ]);
+    const store = createStudioStore(engine);
+    engine.onEvent((e) => store.getState().applyEvent(e));
+    await store.getState().openGraph('nope.json');
+    expect(store.getState().loadError).toContain('no graph nope.json');
+    await store.getState().openGraph('missing.json');
+    expect(store.getState().view?.nodes.find((n) => n.id === 'ghost')?.data.missing).toBe(true);
+    await store.getState().loadCatalogue();
+    // The catalogue arriving later redraws the open graph: prompt.parse is known now.
+    expect(store.getState().view?.nodes.find((n) => n.id === 'parse')?.data.missing).toBe(false);
+    await store.getState().startRun();
+    expect(store.getState().run).toMatchObject({ status: 'failed', failedNodeId: 'parse', error: { causes: ['deep'] } });
+    expect(store.getState().nodeRuns.parse?.status).toBe('failed');
+  });
+});

@@ -1,0 +1,3 @@
+/** Evaluation: the GenEval position rule and detector-vs-ground-truth matching. */
+export * from './geneval.ts';
+export * from './match.ts';

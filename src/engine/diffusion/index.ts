@@ -1,0 +1,11 @@
+export type { BetaSchedule, PredictionType, SchedulerConfig, SchedulerConfigInput, TimestepSpacing } from './config.ts';
+export { DDIM_DEFAULTS, EULER_DEFAULTS, parseSchedulerConfig, SchedulerConfigError, SchedulerConfigSchema } from './config.ts';
+export { linspace, makeAlphas, makeBetas, rescaleZeroTerminalSnr, roundHalfEven, spacedTimesteps } from './schedule.ts';
+export type { DDIMInverseStepOutput, DDIMStepOptions, DDIMStepOutput } from './ddim.ts';
+export { addNoise, DDIMScheduler, getVelocity } from './ddim.ts';
+export type { EulerStepOutput } from './euler.ts';
+export { EulerDiscreteScheduler } from './euler.ts';
+export { classifierFreeGuidance } from './guidance.ts';
+export type { RandnOptions } from './rng.ts';
+export { numel, philox4x32, randn } from './rng.ts';
+export type { NoiseSource } from './tensor.ts';

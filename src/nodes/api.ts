@@ -64,8 +64,11 @@ export interface NodeDefinition<
   inputs: I;
   outputs: O;
   params: P;
-  /** false for nodes whose output changes between runs with the same inputs (e.g. random seeds). */
-  deterministic?: boolean;
+  /**
+   * false for nodes whose output changes between runs with the same inputs; a function when it
+   * depends on the params (e.g. a seed param set to "randomize").
+   */
+  deterministic?: boolean | ((params: ParamValues<P>) => boolean);
   /** Upgrade params saved for an older `version` (called once per version step). */
   migrate?: (fromVersion: number, params: Record<string, unknown>) => Record<string, unknown>;
   execute(
@@ -76,7 +79,8 @@ export interface NodeDefinition<
 }
 
 /** A node definition with its generics erased, as the registry and executor hold it. */
-export type AnyNodeDefinition = NodeDefinition<readonly InputSpec[], readonly OutputSpec[], Record<string, ParamSpec<any>>> & {
+export type AnyNodeDefinition = Omit<NodeDefinition<readonly InputSpec[], readonly OutputSpec[], Record<string, ParamSpec<any>>>, 'execute' | 'deterministic'> & {
+  deterministic?: boolean | ((params: Record<string, unknown>) => boolean);
   execute(ctx: NodeContext, inputs: Record<string, unknown>, params: Record<string, unknown>): Promise<Record<string, unknown>> | Record<string, unknown>;
 };
 

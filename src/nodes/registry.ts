@@ -4,8 +4,24 @@
  * and validation are derived from these definitions.
  */
 import type { AnyNodeDefinition } from './api.ts';
+import evalCheckRelations from './eval-check-relations.ts';
+import imagePreview from './image-preview.ts';
+import imageSave from './image-save.ts';
+import latentNoise from './latent-noise.ts';
 import promptParse from './prompt-parse.ts';
 import promptSave from './prompt-save.ts';
 import text from './text.ts';
+import worldDetect from './world-detect.ts';
+import worldSample from './world-sample.ts';
 
-export const BUILTIN_NODES: readonly AnyNodeDefinition[] = [text, promptParse, promptSave];
+export const BUILTIN_NODES: readonly AnyNodeDefinition[] = [
+  text,
+  promptParse,
+  promptSave,
+  latentNoise,
+  imagePreview,
+  imageSave,
+  worldSample,
+  worldDetect,
+  evalCheckRelations,
+];

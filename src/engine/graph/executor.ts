@@ -211,8 +211,12 @@ function nodeSignature(node: GraphNode, def: AnyNodeDefinition, inputs: [string,
   h.update(`${def.type}@${def.version}\n`);
   h.update(stableJson(node.params));
   for (const [input, source] of inputs) h.update(`\n${input}<-${source}`);
-  if (def.deterministic === false) h.update(`\nrun:${runId}:${node.id}`);
+  if (!isDeterministic(def, node.params)) h.update(`\nrun:${runId}:${node.id}`);
   return h.digest('hex').slice(0, 32);
+}
+
+export function isDeterministic(def: AnyNodeDefinition, params: Record<string, unknown>): boolean {
+  return typeof def.deterministic === 'function' ? def.deterministic(params) : def.deterministic !== false;
 }
 
 /** JSON with object keys sorted, so equal params always hash equally. */

@@ -47,7 +47,8 @@ function describe(def: AnyNodeDefinition): NodeTypeInfo {
     inputs: def.inputs.map((s) => ({ ...s })),
     outputs: def.outputs.map((s) => ({ ...s })),
     params: Object.fromEntries(Object.entries(def.params).map(([k, p]) => [k, { ...p.ui } as ParamUi])),
-    deterministic: def.deterministic !== false,
+    // per-params determinism (e.g. a randomize switch) shows as not deterministic in the catalogue
+    deterministic: def.deterministic === undefined || def.deterministic === true,
   };
 }
 

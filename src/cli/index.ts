@@ -13,6 +13,7 @@ const COMMANDS: (() => Promise<{ register: Register }>)[] = [
   () => import('./commands/nodes.ts'),
   () => import('./commands/parse.ts'),
   () => import('./commands/serve.ts'),
+  () => import('./commands/generate.ts'),
 ];
 
 export async function main(argv: string[]): Promise<number> {

@@ -21,16 +21,18 @@ export default defineNode({
   params: {
     prefix: param.string({ label: 'File name prefix', default: 'steer', minLength: 1, maxLength: 100 }),
     embed_graph: param.boolean({ label: 'Embed graph', default: true }),
+    filename: param.string({ label: 'Exact file name', default: '', description: 'When set (e.g. "cat.png"), writes exactly this file, replacing it; otherwise PREFIX_NNNNN.png.' }),
   },
-  async execute(ctx, { image }, { prefix, embed_graph }) {
+  async execute(ctx, { image }, { prefix, embed_graph, filename }) {
     if (!/^[\w.-]+$/.test(prefix)) throw new Error(`file name prefix "${prefix}" may only use letters, digits, "_", "-" and "."`);
+    if (filename && !/^[\w.-]+\.png$/i.test(filename)) throw new Error(`file name "${filename}" must be a plain name ending in .png (letters, digits, "_", "-", ".")`);
     const dir = await ctx.outputDir();
     const text: Record<string, string> = {};
     if (embed_graph) text[PNG_KEYS.graph] = JSON.stringify(ctx.graph);
     if (image.meta?.seed !== undefined) text[PNG_KEYS.seed] = String(image.meta.seed);
     if (image.meta?.prompt !== undefined) text[PNG_KEYS.prompt] = image.meta.prompt;
     const bytes = encodePng(image, { text, compressAbove: 4096 });
-    const file = join(dir, `${prefix}_${String(await nextIndex(dir, prefix)).padStart(5, '0')}.png`);
+    const file = join(dir, filename || `${prefix}_${String(await nextIndex(dir, prefix)).padStart(5, '0')}.png`);
     await writeFileAtomic(file, bytes);
     ctx.preview(imagePreview(image, file));
     ctx.log.info(`wrote ${file}`);

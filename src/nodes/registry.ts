@@ -7,7 +7,11 @@ import type { AnyNodeDefinition } from './api.ts';
 import evalCheckRelations from './eval-check-relations.ts';
 import imagePreview from './image-preview.ts';
 import imageSave from './image-save.ts';
+import latentDecode from './latent-decode.ts';
 import latentNoise from './latent-noise.ts';
+import modelLoad from './model-load.ts';
+import promptEncode from './prompt-encode.ts';
+import sampler from './sampler.ts';
 import promptParse from './prompt-parse.ts';
 import promptSave from './prompt-save.ts';
 import text from './text.ts';
@@ -18,7 +22,11 @@ export const BUILTIN_NODES: readonly AnyNodeDefinition[] = [
   text,
   promptParse,
   promptSave,
+  modelLoad,
+  promptEncode,
   latentNoise,
+  sampler,
+  latentDecode,
   imagePreview,
   imageSave,
   worldSample,

@@ -4,6 +4,8 @@
  */
 import type { RelationReport } from '../engine/eval/prompt-relations.ts';
 import type { ImageRGB } from '../engine/image/image.ts';
+import type { Conditioning } from '../engine/pipeline/encode.ts';
+import type { Pipeline } from '../engine/pipeline/load.ts';
 import type { Detection } from '../engine/world/detect.ts';
 import type { ParsedPrompt } from '../shared/prompt.ts';
 import type { SocketType } from '../shared/sockets.ts';
@@ -19,14 +21,16 @@ export interface LatentValue {
   data: Float32Array;
   /** The seed its noise came from, when it came from a seed. */
   seed?: number;
+  /** The prompt it was denoised for. */
+  prompt?: string;
 }
 
 export type MetricsValue = { kind: 'relations'; report: RelationReport };
 
 export interface SocketValues {
   PROMPT: ParsedPrompt;
-  MODEL: unknown;
-  CONDITIONING: unknown;
+  MODEL: Pipeline;
+  CONDITIONING: Conditioning;
   LATENT: LatentValue;
   IMAGE: ImageValue;
   ATTENTION: unknown;
@@ -51,6 +55,8 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 export const SOCKET_SUMMARIES: { [S in SocketType]?: (value: SocketValues[S]) => string } = {
   PROMPT: (p) =>
     `${plural(p.objects.length, 'object')}, ${plural(p.relations.length, 'relation')}${p.relations.map((r) => ` [${r.subject} ${r.relation} ${r.object}]`).join('')}${p.warnings.length ? `, ${plural(p.warnings.length, 'warning')}` : ''}`,
+  MODEL: (m) => m.describe(),
+  CONDITIONING: (c) => `${c.cond.dims.join('x')} embedding; ${c.objects.map((o) => `${o.object}: tokens ${o.tokenIndices.join(',')}`).join('; ')}`,
   IMAGE: (im) => `${im.width}x${im.height} RGB${im.meta?.seed !== undefined ? ` (seed ${im.meta.seed})` : ''}`,
   LATENT: (l) => `latent ${l.shape.join('x')}${l.seed !== undefined ? ` (seed ${l.seed})` : ''}`,
   DETECTIONS: (d) => (d.length === 0 ? 'nothing detected' : d.map((x) => `${x.color} ${x.shape}`).join(', ')),

@@ -1,0 +1,92 @@
+/**
+ * The denoising loop: DDIM or Euler (diffusers conventions, read from the model's
+ * scheduler_config.json), classifier-free guidance, progress and cancellation per step.
+ * Steering plugs in through `beforeStep`, which may replace the latent before each step.
+ */
+import { DDIMScheduler } from '../diffusion/ddim.ts';
+import { EulerDiscreteScheduler } from '../diffusion/euler.ts';
+import { classifierFreeGuidance } from '../diffusion/guidance.ts';
+import { randn } from '../diffusion/rng.ts';
+import type { Embedding } from './encode.ts';
+import type { Pipeline } from './load.ts';
+
+export type SchedulerName = 'ddim' | 'euler';
+
+export interface SampleOptions {
+  cond: Embedding;
+  uncond: Embedding;
+  /** Initial noise, [1, C, H, W] (unit variance; scaled by the scheduler's init sigma here). */
+  noise: Float32Array;
+  steps: number;
+  guidance: number;
+  scheduler: SchedulerName;
+  /** DDIM eta (0 = deterministic DDIM); eta > 0 draws its per-step noise from `seed`. */
+  eta?: number;
+  /** Seed of the per-step noise when eta > 0 (streams 1..steps of the Philox generator). */
+  seed?: number;
+  signal?: AbortSignal;
+  onStep?: (i: number, steps: number, t: number) => void;
+  /** Called before each step with the current latent; may return a replacement (steering). */
+  beforeStep?: (i: number, t: number, latent: Float32Array) => Promise<Float32Array | void> | Float32Array | void;
+}
+
+function makeScheduler(pipe: Pipeline, name: SchedulerName) {
+  // diffusers' from_config: the model's scheduler config, whatever class it was saved for
+  const { _class_name: _c, _diffusers_version: _v, ...config } = pipe.schedulerConfig;
+  return name === 'ddim' ? new DDIMScheduler(config) : new EulerDiscreteScheduler(config);
+}
+
+/** One UNet evaluation for cond (and uncond when guiding): returns the guided noise prediction. */
+export async function predictNoise(pipe: Pipeline, latentIn: Float32Array, t: number, cond: Embedding, uncond: Embedding, guidance: number): Promise<Float32Array> {
+  const [c, h, w] = pipe.latentShape;
+  const timestep = (batch: number) => {
+    const data = pipe.io.timestepType === 'int64' ? BigInt64Array.from({ length: batch }, () => BigInt(Math.round(t))) : Float32Array.from({ length: batch }, () => t);
+    return { data, dims: pipe.io.timestepShape === 'scalar' ? [] : [batch] };
+  };
+  const run = async (sample: Float32Array, batch: number, ehs: Float32Array) => {
+    const out = await pipe.unet.run({
+      sample: { data: sample, dims: [batch, c, h, w] },
+      timestep: timestep(batch),
+      encoder_hidden_states: { data: ehs, dims: [batch, cond.dims[1], cond.dims[2]] },
+    });
+    return (out.out_sample ?? Object.values(out)[0]!).data as Float32Array;
+  };
+  if (guidance === 1) return run(latentIn, 1, cond.data);
+  if (pipe.io.batchable && pipe.io.timestepShape === 'vector') {
+    const n = latentIn.length;
+    const both = new Float32Array(2 * n);
+    both.set(latentIn, 0);
+    both.set(latentIn, n);
+    const ehs = new Float32Array(2 * cond.data.length);
+    ehs.set(uncond.data, 0);
+    ehs.set(cond.data, cond.data.length);
+    const eps = await run(both, 2, ehs);
+    return classifierFreeGuidance(eps.subarray(0, n), eps.subarray(n), guidance);
+  }
+  const epsU = await run(latentIn, 1, uncond.data);
+  const epsC = await run(latentIn, 1, cond.data);
+  return classifierFreeGuidance(epsU, epsC, guidance);
+}
+
+export async function sampleLatent(pipe: Pipeline, o: SampleOptions): Promise<Float32Array> {
+  if (!Number.isInteger(o.steps) || o.steps < 1) throw new Error(`steps must be a positive integer, got ${o.steps}`);
+  const scheduler = makeScheduler(pipe, o.scheduler);
+  scheduler.setTimesteps(o.steps);
+  const sigma0 = scheduler.initNoiseSigma;
+  let latent: Float32Array = Float32Array.from(o.noise, (v) => v * sigma0);
+  const timesteps = [...scheduler.timesteps];
+  for (let i = 0; i < timesteps.length; i++) {
+    o.signal?.throwIfAborted();
+    const t = timesteps[i]!;
+    const replaced = await o.beforeStep?.(i, t, latent);
+    if (replaced) latent = replaced;
+    const input = scheduler.scaleModelInput(latent, t);
+    const eps = await predictNoise(pipe, input, t, o.cond, o.uncond, o.guidance);
+    latent =
+      scheduler instanceof DDIMScheduler
+        ? scheduler.step(eps, t, latent, o.eta ? { eta: o.eta, noise: (n: number) => randn([n], o.seed ?? 0, { stream: i + 1 }) } : {}).prevSample
+        : scheduler.step(eps, t, latent).prevSample;
+    o.onStep?.(i + 1, timesteps.length, t);
+  }
+  return latent;
+}

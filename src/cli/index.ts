@@ -14,6 +14,7 @@ const COMMANDS: (() => Promise<{ register: Register }>)[] = [
   () => import('./commands/parse.ts'),
   () => import('./commands/serve.ts'),
   () => import('./commands/generate.ts'),
+  () => import('./commands/eval.ts'),
 ];
 
 export async function main(argv: string[]): Promise<number> {

@@ -63,7 +63,7 @@ describe('judging rendered scenes', () => {
   it('needs every relation of a multi prompt', () => {
     const p = suitePrompts('multi')[0]!;
     const pos = { left: [-1, 0], right: [1, 0], above: [0, -1], below: [0, 1] } as const;
-    const [r1, r2] = p.relations as [{ relation: keyof typeof pos }, { relation: keyof typeof pos }];
+    const [r1, r2] = p.relations as unknown as [{ relation: keyof typeof pos }, { relation: keyof typeof pos }];
     // place B in the middle, A relative to B by r1, C opposite to B's relation r2 (B r2 C => C = B - dir)
     const B = [32, 32];
     const A = [B[0]! + 20 * pos[r1.relation][0], B[1]! + 20 * pos[r1.relation][1]];

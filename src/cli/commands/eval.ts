@@ -2,6 +2,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { recordsToCsv, accuracyChartSvg, imageGrid } from '../../engine/eval/report.ts';
+import { tappedUNet } from '../../engine/eval/attention-peak.ts';
 import { runSuite, type EvalRecord, type SuiteSummary } from '../../engine/eval/run-suite.ts';
 import { SUITES, type SuiteName } from '../../engine/eval/suites.ts';
 import type { ImageRGB } from '../../engine/image/image.ts';
@@ -20,6 +21,7 @@ interface EvalOpts {
   scheduler: string;
   model?: string;
   out: string;
+  attention?: boolean;
 }
 
 const int = (name: string, v: string, min: number) => {
@@ -40,6 +42,7 @@ export function register(program: Command): void {
     .option('--scheduler <name>', 'ddim or euler', 'ddim')
     .option('--model <dir>', 'model folder (default: the bundled Shape World model)')
     .option('--out <dir>', 'output folder', 'out/eval')
+    .option('--attention', 'also score whether each object\'s cross-attention (16x16, middle steps) peaks inside its detected box')
     .action(async (suiteArg: string, o: EvalOpts) => {
       const suites: SuiteName[] = suiteArg === 'all' ? [...SUITES] : (SUITES as readonly string[]).includes(suiteArg) ? [suiteArg as SuiteName] : [];
       if (suites.length === 0) throw new UsageError(`unknown suite "${suiteArg}"; suites are ${SUITES.join(', ')}, all`);
@@ -50,7 +53,9 @@ export function register(program: Command): void {
       const guidance = Number(o.cfg);
       if (!Number.isFinite(guidance) || guidance < 1) throw new UsageError(`--cfg must be a number >= 1, got "${o.cfg}"`);
       const out = resolve(o.out);
-      const pipe = await loadPipeline(resolveModelPath(o.model ?? DEFAULT_MODEL, process.cwd()), new SessionManager());
+      const sessions = new SessionManager();
+      const pipe = await loadPipeline(resolveModelPath(o.model ?? DEFAULT_MODEL, process.cwd()), sessions);
+      const attention = o.attention ? await tappedUNet(pipe, sessions) : undefined;
       const ac = new AbortController();
       process.once('SIGINT', () => ac.abort());
       const summaries: SuiteSummary[] = [];
@@ -63,6 +68,7 @@ export function register(program: Command): void {
         const started = performance.now();
         const { records: rs, summary } = await runSuite(pipe, {
           suite, seeds, steps, guidance, scheduler: o.scheduler as 'ddim' | 'euler', signal: ac.signal,
+          ...(attention ? { attention } : {}),
           ...(count !== undefined ? { count } : {}),
           onImage: (done, total, r, image) => {
             if (done === 1) bar.start(total, 0, { acc: '-', rate: '' });
@@ -81,8 +87,8 @@ export function register(program: Command): void {
       await writeFileAtomic(join(out, 'results.json'), `${JSON.stringify({ ...result, records }, null, 2)}\n`);
       await writeFileAtomic(join(out, 'results.csv'), recordsToCsv(records));
       await writeFileAtomic(join(out, 'chart.svg'), accuracyChartSvg(summaries, `Shape World (${steps} steps, CFG ${guidance}, ${seeds} seeds)`));
-      console.table(summaries.map((s) => ({ suite: s.suite, prompts: s.prompts, images: s.images, accuracy: +(100 * s.accuracy).toFixed(1), objectRecall: +(100 * s.objectRecall).toFixed(1) })));
+      console.table(summaries.map((s) => ({ suite: s.suite, prompts: s.prompts, images: s.images, accuracy: +(100 * s.accuracy).toFixed(1), objectRecall: +(100 * s.objectRecall).toFixed(1), ...(s.attentionPeakInBox ? { attentionPeakInBox: +(100 * s.attentionPeakInBox.rate).toFixed(1) } : {}) })));
       process.stderr.write(`${records.length} images in ${seconds.toFixed(1)} s; results in ${out}\n`);
-      await pipe.dispose();
+      await sessions.dispose();
     });
 }

@@ -11,8 +11,12 @@ import { sampleLatent, type SchedulerName } from '../pipeline/sample.ts';
 import { parsePrompt } from '../prompt/parse.ts';
 import { detect } from '../world/detect.ts';
 import type { ObjectName } from '../world/types.ts';
+import { AttentionRecorder, peakInBox, type TappedUNet } from './attention-peak.ts';
 import { checkRelation } from './geneval.ts';
 import { suitePrompts, type SuiteName, type SuitePrompt } from './suites.ts';
+
+/** Fractions of the denoising trajectory whose attention maps are averaged (the middle steps). */
+export const MID_STEPS: readonly [number, number] = [0.3, 0.7];
 
 export interface SuiteOptions {
   suite: SuiteName;
@@ -23,6 +27,8 @@ export interface SuiteOptions {
   guidance: number;
   scheduler: SchedulerName;
   signal?: AbortSignal;
+  /** Record cross-attention maps (middle steps) and score their peaks against detected boxes. */
+  attention?: TappedUNet;
   onImage?: (done: number, total: number, record: EvalRecord, image: ImageRGB) => void | Promise<void>;
 }
 
@@ -38,6 +44,8 @@ export interface EvalRecord {
   /** Per relation of the prompt: holds? */
   relationsOk: boolean[];
   detections: string[];
+  /** Per object: does its token's attention peak inside its detected box (null: not detected / not recorded). */
+  attentionInBox?: (boolean | null)[];
 }
 
 export interface GroupScore {
@@ -53,6 +61,8 @@ export interface SuiteSummary {
   accuracy: number;
   /** Share of named objects detected (all suites). */
   objectRecall: number;
+  /** Share of detected objects whose attention map peaks inside their box (when recorded). */
+  attentionPeakInBox?: { rate: number; n: number };
   byGroup: Record<string, GroupScore>;
 }
 
@@ -76,7 +86,9 @@ export function summarize(suite: SuiteName, records: EvalRecord[]): SuiteSummary
   }
   for (const g of Object.values(byGroup)) g.accuracy = g.correct / g.n;
   const objects = records.flatMap((r) => r.found);
+  const att = records.flatMap((r) => r.attentionInBox ?? []).filter((v): v is boolean => v !== null);
   return {
+    ...(att.length > 0 ? { attentionPeakInBox: { rate: att.filter(Boolean).length / att.length, n: att.length } } : {}),
     suite,
     prompts: new Set(records.map((r) => r.id)).size,
     images: records.length,
@@ -94,7 +106,12 @@ export async function runSuite(pipe: Pipeline, o: SuiteOptions): Promise<{ recor
     const c = await encodePrompt(pipe, parsePrompt(p.text));
     for (let seed = 0; seed < o.seeds; seed++) {
       o.signal?.throwIfAborted();
+      const recorder = o.attention && p.objects.length > 1 ? new AttentionRecorder(o.attention, pipe, c.objects.map((x) => x.headTokenIndices)) : undefined;
+      const [from, to] = [Math.floor(o.steps * MID_STEPS[0]), Math.ceil(o.steps * MID_STEPS[1])];
       const latent = await sampleLatent(pipe, {
+        ...(recorder
+          ? { beforeStep: async (i: number, t: number, x: Float32Array, input: (v: Float32Array) => Float32Array) => { if (i >= from && i < to) await recorder.record(input(x), t, c.cond); } }
+          : {}),
         cond: c.cond,
         uncond: c.uncond,
         noise: randn([1, ...pipe.latentShape], seed),
@@ -106,6 +123,13 @@ export async function runSuite(pipe: Pipeline, o: SuiteOptions): Promise<{ recor
       const image = await decodeLatent(pipe, latent);
       const dets = detect(image);
       const record: EvalRecord = { suite: o.suite, id: p.id, prompt: p.text, group: p.group, seed, ...judge(p, dets), detections: dets.map((d) => `${d.color} ${d.shape}`) };
+      if (recorder) {
+        const maps = recorder.maps();
+        record.attentionInBox = p.objects.map((name, k) => {
+          const d = dets.filter((x) => `${x.color} ${x.shape}` === name).sort((a, b) => b.score - a.score)[0];
+          return d ? peakInBox(maps[k]!, o.attention!.size, d.box, image.width) : null;
+        });
+      }
       records.push(record);
       await o.onImage?.(records.length, total, record, image);
     }

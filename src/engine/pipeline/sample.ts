@@ -26,8 +26,11 @@ export interface SampleOptions {
   seed?: number;
   signal?: AbortSignal;
   onStep?: (i: number, steps: number, t: number) => void;
-  /** Called before each step with the current latent; may return a replacement (steering). */
-  beforeStep?: (i: number, t: number, latent: Float32Array) => Promise<Float32Array | void> | Float32Array | void;
+  /**
+   * Called before each step with the current latent; may return a replacement (steering).
+   * `modelInput` scales a latent the way the scheduler feeds it to the UNet.
+   */
+  beforeStep?: (i: number, t: number, latent: Float32Array, modelInput: (x: Float32Array) => Float32Array) => Promise<Float32Array | void> | Float32Array | void;
 }
 
 function makeScheduler(pipe: Pipeline, name: SchedulerName) {
@@ -78,7 +81,7 @@ export async function sampleLatent(pipe: Pipeline, o: SampleOptions): Promise<Fl
   for (let i = 0; i < timesteps.length; i++) {
     o.signal?.throwIfAborted();
     const t = timesteps[i]!;
-    const replaced = await o.beforeStep?.(i, t, latent);
+    const replaced = await o.beforeStep?.(i, t, latent, (x) => scheduler.scaleModelInput(x, t));
     if (replaced) latent = replaced;
     const input = scheduler.scaleModelInput(latent, t);
     const eps = await predictNoise(pipe, input, t, o.cond, o.uncond, o.guidance);

@@ -1,28 +1,32 @@
 /**
  * `steer` command line. Each command lives in src/cli/commands/<name>.ts and exports
- * `register(program)`; add new commands to COMMANDS below.
+ * `register(program)`; add new commands to COMMANDS below (key = the command's name). Only the
+ * command being run is loaded, so `steer parse` does not pay for onnxruntime; `steer --help`
+ * and unknown commands load them all.
  */
 import { Command, CommanderError } from 'commander';
 import { RunFailedError, UsageError } from './errors.ts';
 
 type Register = (program: Command) => void;
 
-const COMMANDS: (() => Promise<{ register: Register }>)[] = [
-  () => import('./commands/run.ts'),
-  () => import('./commands/validate.ts'),
-  () => import('./commands/nodes.ts'),
-  () => import('./commands/parse.ts'),
-  () => import('./commands/serve.ts'),
-  () => import('./commands/generate.ts'),
-  () => import('./commands/eval.ts'),
-];
+const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
+  run: () => import('./commands/run.ts'),
+  validate: () => import('./commands/validate.ts'),
+  nodes: () => import('./commands/nodes.ts'),
+  parse: () => import('./commands/parse.ts'),
+  serve: () => import('./commands/serve.ts'),
+  generate: () => import('./commands/generate.ts'),
+  eval: () => import('./commands/eval.ts'),
+};
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('steer')
     .description('Steer Studio: run and inspect text-to-image steering graphs from the terminal.')
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
-  for (const load of COMMANDS) (await load()).register(program);
+  const name = argv.find((a) => !a.startsWith('-'));
+  const wanted = name !== undefined && COMMANDS[name] ? [COMMANDS[name]] : Object.values(COMMANDS);
+  for (const load of wanted) (await load()).register(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return 0;

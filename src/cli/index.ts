@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   serve: () => import('./commands/serve.ts'),
   generate: () => import('./commands/generate.ts'),
   eval: () => import('./commands/eval.ts'),
+  grad: () => import('./commands/grad.ts'),
 };
 
 export async function main(argv: string[]): Promise<number> {

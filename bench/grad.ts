@@ -18,17 +18,30 @@
  *   attn loss wrt input  Learn-to-Steer style: of = attention probabilities, wrt = sample
  * Reports median/min run time (min is the better estimate on a shared machine), differentiate()
  * time, node counts, and peak RSS (VmHWM).
+ *
+ * PyTorch cross-check (benchmark only, never a product dependency): when /usr/bin/python3 can
+ * import torch, onnx and numpy (Debian python3-torch, python3-onnx), the forward child writes the
+ * model, feeds and weight list to a temp folder, each gradient child writes its gradients there,
+ * and bench/torch_grad.py rebuilds the same network from the ONNX graph with torch ops (same
+ * weights, same inputs, same thread count), times the same four cases (min/median of the same
+ * number of runs, eager and torch.jit.trace; the faster is compared) and writes torch.autograd's
+ * gradients in float32 and float64. Reported per case: torch min ms, ours/torch (min over min),
+ * and per gradient tensor the relative difference max|ours - torch| / max|torch| (the max over
+ * all tensors of the case), the same against the float64 reference for ours and for torch float32
+ * (the float32 noise floor), and the elementwise max |ours - torch| / max(|torch|, 1e-3 max|torch|).
+ * Without torch, grad.json records "torch": "not installed".
  * Writes bench/results/grad.json and prints a table.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildUNet, type UNetConfig } from '../test/onnx/blocks.ts';
 import { differentiate } from '../src/engine/onnx/autodiff/index.ts';
 import { createSession, type HostTensor } from '../src/engine/onnx/session.ts';
-import { tensorValues, type ModelProto } from '../src/engine/onnx/model.ts';
+import { serializeModel, tensorValues, type ModelProto } from '../src/engine/onnx/model.ts';
+import { decodeSafetensors, encodeSafetensors, type SafetensorEntry } from '../src/engine/train/safetensors.ts';
 import { concreteInputDims } from '../src/engine/onnx/autodiff/probe.ts';
 
 type Case = 'forward' | 'wrt-input' | 'wrt-weights' | 'attn-wrt-input';
@@ -96,11 +109,17 @@ function rand(dims: number[], seed: number): HostTensor {
   return { data: Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1), dims };
 }
 
-async function runCase(net: NetName, kind: Case, cfg: UNetConfig, runs: number, threads: number) {
+async function runCase(net: NetName, kind: Case, cfg: UNetConfig, runs: number, threads: number, dump: string) {
   const w = await workload(net, cfg);
   const model = w.model;
   const feeds = { ...w.feeds };
   const weights = model.graph!.initializer.filter((t) => /\.(weight|weight_t|bias)$/.test(t.name)).map((t) => t.name);
+  if (dump && kind === 'forward') {
+    // What bench/torch_grad.py needs to rebuild the same network with the same weights and inputs.
+    writeFileSync(join(dump, 'model.onnx'), serializeModel(model));
+    writeFileSync(join(dump, 'feeds.safetensors'), encodeSafetensors(new Map(Object.entries(feeds).map(([k, v]) => [k, { shape: v.dims, data: v.data as Float32Array }]))));
+    writeFileSync(join(dump, 'meta.json'), JSON.stringify({ output: w.output, attention: w.attention, weights, input: 'sample', runs, threads }));
+  }
   let m = model;
   let diffMs = 0;
   if (kind !== 'forward') {
@@ -125,6 +144,16 @@ async function runCase(net: NetName, kind: Case, cfg: UNetConfig, runs: number, 
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
+  if (dump && kind !== 'forward') {
+    const res = await s.run(feeds);
+    const grads = new Map<string, SafetensorEntry>();
+    for (const name of kind === 'wrt-weights' ? weights : ['sample']) {
+      const g = res[`${name}_grad`];
+      if (!g) throw new Error(`gradient output ${name}_grad missing`);
+      grads.set(name, { shape: g.dims, data: g.data as Float32Array });
+    }
+    writeFileSync(join(dump, `ours-${kind}.safetensors`), encodeSafetensors(grads));
+  }
   await s.release();
   return {
     net,
@@ -157,19 +186,92 @@ const runs = Number(arg('runs', '20'));
 const threads = Number(arg('threads', '1'));
 
 const child = arg('case', '');
+const dumpDir = arg('dump', '');
+/** The system python with Debian's python3-torch (override for a test: GRAD_BENCH_PYTHON). */
+const PYTHON = process.env.GRAD_BENCH_PYTHON ?? '/usr/bin/python3';
+
+/** Is torch (with onnx + numpy, which torch_grad.py reads the model with) importable by the system python? */
+function torchStatus(): { ok: true; version: string } | { ok: false; why: string } {
+  if (!existsSync(PYTHON)) return { ok: false, why: 'not installed' };
+  const p = spawnSync(PYTHON, ['-c', 'import torch, onnx, numpy; print(torch.__version__)'], { encoding: 'utf8' });
+  if (p.status !== 0) return { ok: false, why: /No module named 'torch'/.test(p.stderr ?? '') || p.error ? 'not installed' : `not usable: ${(p.stderr ?? '').trim().split('\n').pop()}` };
+  return { ok: true, version: p.stdout.trim() };
+}
+
+/**
+ * Debian's python3-torch is built with BLAS_INFO=generic and links libblas.so.3, which is the
+ * netlib reference BLAS unless an optimized one is selected (a 256x256 matmul: ~11 ms vs ~0.9 ms).
+ * Give torch OpenBLAS when libopenblas0-pthread is installed, for this child only (the system's
+ * libblas.so.3 alternative is left alone).
+ */
+const OPENBLAS_DIR = '/usr/lib/x86_64-linux-gnu/openblas-pthread';
+function torchEnv(threads: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+  if (existsSync(join(OPENBLAS_DIR, 'libblas.so.3'))) env.LD_LIBRARY_PATH = [OPENBLAS_DIR, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
+  return env;
+}
+
+interface GradDiff {
+  /** max over tensors of max|ours - ref| / max|ref| */
+  relToMax: number;
+  worst: string;
+  /** max over tensors and elements of |ours - ref| / max(|ref|, 1e-3 max|ref|) */
+  elementwise: number;
+  tensors: number;
+  /** max over tensors of max|ref| and max|ours|: tells a zero gradient (rounding noise) apart */
+  refMaxAbs: number;
+  oursMaxAbs: number;
+}
+
+function readGrads(path: string): Map<string, SafetensorEntry> {
+  return decodeSafetensors(readFileSync(path)).tensors;
+}
+
+function compareGrads(ours: Map<string, SafetensorEntry>, ref: Map<string, SafetensorEntry>): GradDiff {
+  const d: GradDiff = { relToMax: 0, worst: '', elementwise: 0, tensors: 0, refMaxAbs: 0, oursMaxAbs: 0 };
+  for (const [name, r] of ref) {
+    const o = ours.get(name);
+    if (!o || o.data.length !== r.data.length) throw new Error(`gradient ${name}: ${o ? `${o.data.length} vs ${r.data.length} elements` : 'missing in ours'}`);
+    let maxRef = 0;
+    for (const v of r.data) maxRef = Math.max(maxRef, Math.abs(v));
+    const floor = Math.max(maxRef * 1e-3, 1e-30);
+    let maxDiff = 0;
+    for (let i = 0; i < r.data.length; i++) {
+      const diff = Math.abs(o.data[i]! - r.data[i]!);
+      maxDiff = Math.max(maxDiff, diff);
+      d.elementwise = Math.max(d.elementwise, diff / Math.max(Math.abs(r.data[i]!), floor));
+    }
+    d.refMaxAbs = Math.max(d.refMaxAbs, maxRef);
+    for (const v of o.data) d.oursMaxAbs = Math.max(d.oursMaxAbs, Math.abs(v));
+    const rel = maxRef > 0 ? maxDiff / maxRef : maxDiff;
+    if (rel >= d.relToMax) {
+      d.relToMax = rel;
+      d.worst = name;
+    }
+    d.tensors++;
+  }
+  return d;
+}
+
+interface TorchTiming { minMs: number; medianMs: number }
+interface TorchJson { torch: string; threads: number; runs: number; blas: string; cases: Record<string, { eager: TorchTiming; jit?: TorchTiming; jitError?: string; best: TorchTiming & { mode: string }; nodes: number }> }
+
 const netArg = arg('net', 'all');
 const nets: NetName[] = netArg === 'all' ? ['blocks', 'shapeworld'] : [netArg as NetName];
 if (child) {
-  const r = await runCase(netArg as NetName, child as Case, cfg, runs, threads);
+  const r = await runCase(netArg as NetName, child as Case, cfg, runs, threads, dumpDir);
   process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
 } else {
   const here = dirname(fileURLToPath(import.meta.url));
   const all = [];
+  const torch = torchStatus();
+  const torchRows: string[][] = [];
   for (const net of nets) {
     const results = [];
+    const dir = torch.ok ? mkdtempSync(join(tmpdir(), `grad-bench-${net}-`)) : '';
     for (const c of CASES) {
       const args = process.argv.slice(2).filter((a, i, arr) => a !== '--net' && arr[i - 1] !== '--net');
-      const p = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args, '--net', net, '--case', c], { encoding: 'utf8' });
+      const p = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args, '--net', net, '--case', c, ...(dir ? ['--dump', dir] : [])], { encoding: 'utf8' });
       const line = p.stdout.split('\n').find((l) => l.startsWith('RESULT '));
       if (!line) {
         process.stderr.write(`${net}/${c} failed:\n${p.stderr.slice(-2000)}\n`);
@@ -178,6 +280,71 @@ if (child) {
       results.push(JSON.parse(line.slice(7)));
     }
     if (results.length === 0) continue;
+    if (dir) {
+      // Same machine, same run, same thread count: torch right after ours.
+      const p = spawnSync(PYTHON, [join(here, 'torch_grad.py'), dir], { encoding: 'utf8', env: torchEnv(threads) });
+      if (p.status !== 0 || !existsSync(join(dir, 'torch.json'))) {
+        process.stderr.write(`${net}: torch_grad.py failed:\n${(p.stderr ?? String(p.error)).slice(-3000)}\n`);
+        for (const r of results) r.torch = { error: (p.stderr ?? String(p.error)).slice(-500) };
+      } else {
+        const tj = JSON.parse(readFileSync(join(dir, 'torch.json'), 'utf8')) as TorchJson;
+        for (const r of results) {
+          const t = tj.cases[r.case as string];
+          if (!t) continue;
+          const entry: Record<string, unknown> = {
+            eagerMinMs: t.eager.minMs,
+            eagerMedianMs: t.eager.medianMs,
+            jitMinMs: t.jit?.minMs ?? null,
+            jitMedianMs: t.jit?.medianMs ?? null,
+            ...(t.jitError ? { jitError: t.jitError } : {}),
+            minMs: t.best.minMs,
+            medianMs: t.best.medianMs,
+            mode: t.best.mode,
+            oursOverTorchMin: (r.minMs as number) / t.best.minMs,
+            oursOverTorchMedian: (r.medianMs as number) / t.best.medianMs,
+          };
+          if (r.case !== 'forward') {
+            const ours = readGrads(join(dir, `ours-${r.case}.safetensors`));
+            const t32 = readGrads(join(dir, `torch-${r.case}.safetensors`));
+            const t64 = readGrads(join(dir, `torch64-${r.case}.safetensors`));
+            const gd = { oursVsTorch: compareGrads(ours, t32), oursVsFloat64: compareGrads(ours, t64), torchVsFloat64: compareGrads(t32, t64) };
+            // If torch's own float32 gradient is off its float64 one by more than its size, the
+            // exact gradient is zero (e.g. the sum of softmax rows is constant) and both float32
+            // results are rounding noise: relative differences mean nothing there.
+            const zero = gd.torchVsFloat64.relToMax > 0.5;
+            entry.gradDiff = { ...gd, ...(zero ? { note: `exact gradient is ~0 (float64 max|g| ${gd.torchVsFloat64.refMaxAbs.toExponential(1)}; float32 max|g| ours ${gd.oursVsTorch.oursMaxAbs.toExponential(1)}, torch ${gd.oursVsTorch.refMaxAbs.toExponential(1)}): both are rounding noise, relative differences are meaningless` } : {}) };
+          }
+          r.torch = entry;
+        }
+        const fwdT = results.find((r) => r.case === 'forward')?.torch as { minMs: number } | undefined;
+        for (const r of results) {
+          const e = r.torch as Record<string, unknown> | undefined;
+          if (!e || e.minMs === undefined) continue;
+          if (fwdT) e.minOverForward = (e.minMs as number) / fwdT.minMs;
+          const gd = e.gradDiff as { oursVsTorch: GradDiff; oursVsFloat64: GradDiff; torchVsFloat64: GradDiff; note?: string } | undefined;
+          const fmt = (x: number) => (gd?.note ? `(${x.toExponential(0)})` : x.toExponential(1));
+          torchRows.push([
+            net,
+            r.case as string,
+            (r.minMs as number).toFixed(1),
+            (e.eagerMinMs as number).toFixed(1),
+            e.jitMinMs === null ? '-' : (e.jitMinMs as number).toFixed(1),
+            (e.oursOverTorchMin as number).toFixed(2),
+            ((e.minOverForward as number | undefined) ?? NaN).toFixed(2),
+            gd ? fmt(gd.oursVsTorch.relToMax) : '-',
+            gd ? fmt(gd.oursVsTorch.elementwise) : '-',
+            gd ? fmt(gd.oursVsFloat64.relToMax) : '-',
+            gd ? fmt(gd.torchVsFloat64.relToMax) : '-',
+            gd ? (gd.note ? `exact gradient ~0: noise (max|g| f32 ${gd.oursVsTorch.refMaxAbs.toExponential(0)}, f64 ${gd.torchVsFloat64.refMaxAbs.toExponential(0)})` : gd.oursVsTorch.worst) : '',
+          ]);
+        }
+        for (const r of results) {
+          r.torchVersion = tj.torch;
+          r.torchBlas = tj.blas;
+        }
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
     const fwd = (results.find((r) => r.case === 'forward')?.medianMs ?? NaN) as number;
     const fwdMin = (results.find((r) => r.case === 'forward')?.minMs ?? NaN) as number;
     all.push(...results.map((r) => ({ ...r, medianOverForward: r.medianMs / fwd, minOverForward: r.minMs / fwdMin })));
@@ -187,10 +354,21 @@ if (child) {
     process.stdout.write(`\n${results[0].describe}; ${threads} threads, CPU, ${runs} runs\n`);
     for (const r of rows) process.stdout.write(`${r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')}\n`);
   }
+  if (torchRows.length > 0) {
+    const rows = [['net', 'case', 'ours min ms', 'torch eager', 'torch jit', 'ours/torch', 'torch x fwd', 'rel diff', 'elementwise', 'ours vs f64', 'torch vs f64', 'worst tensor'], ...torchRows];
+    const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    process.stdout.write(`\nPyTorch ${torch.ok ? torch.version : ''} cross-check (CPU, ${threads} thread(s), min of ${runs} runs each; ours/torch = our min / the faster torch mode's min;\n`);
+    process.stdout.write('rel diff = max over gradient tensors of max|ours - torch| / max|torch|; elementwise = max |ours - torch| / max(|torch|, 1e-3 max|torch|); f64 = torch float64 reference)\n');
+    for (const r of rows) process.stdout.write(`${r.map((c, i) => (i < 2 || i === r.length - 1 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')}\n`);
+    process.stdout.write('(values in parentheses: the exact gradient is ~0, so both float32 results are rounding noise)\n');
+  }
   const out = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadavg: loadavg() },
-    config: { ...cfg, runs, threads, provider: 'cpu' },
+    config: { ...cfg, runs, threads, provider: 'cpu', timing: 'min and median of runs after a warm-up; min is the estimate on a shared machine' },
+    torch: torch.ok
+      ? { version: torch.version, python: PYTHON, script: 'bench/torch_grad.py', threads, note: 'same ONNX graph and weights run with torch ops; min of the same number of runs; gradDiff relToMax = max|ours-ref|/max|ref| per tensor, max over tensors' }
+      : torch.why,
     results: all,
   };
   mkdirSync(join(here, 'results'), { recursive: true });

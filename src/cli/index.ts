@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   generate: () => import('./commands/generate.ts'),
   eval: () => import('./commands/eval.ts'),
   grad: () => import('./commands/grad.ts'),
+  train: () => import('./commands/train.ts'),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -4,7 +4,7 @@
  * Trains the bundled Shape World model (src/engine/train/shape-world). Without --stage both stages
  * run in order (a stage whose newest checkpoint already reached its steps is skipped). With
  * --export alone, only the model folder DIR/model is (re)written from the newest checkpoints.
- * Ctrl-C stops after the current step and saves a checkpoint (a second Ctrl-C exits at once);
+ * Ctrl-C (or SIGTERM) stops after the current step and saves a checkpoint (a second one exits at once);
  * --resume continues exactly from the newest checkpoint. Exit codes: 2 for usage errors, 1 for a
  * failed run (e.g. a NaN loss).
  */
@@ -155,6 +155,7 @@ export function register(program: Command): void {
           } else process.exit(130);
         };
         process.on('SIGINT', onSigint);
+        process.on('SIGTERM', onSigint);
         const reporter = makeReporter(o.progress !== false && process.stderr.isTTY === true, logEvery);
         try {
           const stages: StageKind[] = stage ? [stage] : ['vae', 'unet'];
@@ -199,6 +200,7 @@ export function register(program: Command): void {
         } finally {
           reporter.stop();
           process.off('SIGINT', onSigint);
+          process.off('SIGTERM', onSigint);
         }
       } catch (err) {
         mapError(err);

@@ -26,6 +26,10 @@ describe('convolutions', () => {
     { x: [2, 3, 9], w: [2, 3, 3], attrs: { strides: [2], pads: [1, 1] }, label: '1-D' },
     { x: [1, 2, 5, 6], w: [3, 2, 3, 3], attrs: { dilations: [2, 2], pads: [2, 2, 2, 2] }, label: 'dilated same, stride 1' },
     { x: [1, 2, 5, 6], w: [3, 2, 3, 3], attrs: { pads: [2, 0, 3, 1] }, label: 'pads larger than kernel reach' },
+    // 'auto' picks 'taps' here (16 input channels, N*HW = 144 > 128) and 'eyeconv' in the small cases
+    { x: [1, 16, 12, 12], w: [5, 16, 3, 3], attrs: { pads: [1, 1, 1, 1] }, label: 'wider 3x3 (auto: taps)' },
+    { x: [2, 16, 9, 9], w: [3, 16, 3, 3], attrs: { strides: [2, 2], dilations: [1, 2], pads: [0, 1, 1, 2] }, label: 'wider strided dilated' },
+    { x: [1, 2, 4, 4, 3], w: [2, 2, 3, 2, 3], attrs: { pads: [1, 0, 1, 1, 1, 1] }, label: '3-D' },
   ];
   for (const c of convCases) {
     it(`Conv ${c.label} (all gradient strategies)`, async () => {
@@ -36,11 +40,14 @@ describe('convolutions', () => {
       g.output(g.op('Conv', [x, w, b], c.attrs), 'y');
       const saved = { ...CONV_GRAD };
       try {
-        for (const [weight, input] of [['im2col', 'auto'], ['conv', 'convtranspose']] as const) {
+        for (const [weight, input] of [['auto', 'auto'], ['im2col', 'auto'], ['conv', 'convtranspose'], ['taps', 'auto'], ['eyeconv', 'convtranspose'], ['auto', 'conv']] as const) {
           CONV_GRAD.weight = weight;
           CONV_GRAD.input = input;
           await expectOk(await gradcheck(g.toModel(), { wrt: ['x', 'w', 'b'], samples: 5 }), `${c.label} ${weight}/${input}`);
         }
+        // w constant: 'auto' takes the flipped-kernel Conv for dx at stride 1 (ConvTranspose when w gets a gradient)
+        CONV_GRAD.input = 'auto';
+        await expectOk(await gradcheck(g.toModel(), { wrt: ['x'], samples: 5 }), `${c.label} dx only`);
       } finally {
         Object.assign(CONV_GRAD, saved);
       }
@@ -57,7 +64,7 @@ describe('convolutions', () => {
     { x: [1, 2, 3, 3], w: [2, 2, 3, 3], attrs: { strides: [3, 3], output_padding: [2, 1] }, label: 'output_padding beyond kernel' },
   ];
   for (const c of convTCases) {
-    it(`ConvTranspose ${c.label} (both weight strategies)`, async () => {
+    it(`ConvTranspose ${c.label} (all weight strategies)`, async () => {
       const g = new GraphBuilder({ opset: 17 });
       const x = g.input('x', 'float32', c.x);
       const w = g.initializer('w', f32(c.w, 3), c.w);
@@ -66,7 +73,7 @@ describe('convolutions', () => {
       g.output(g.op('ConvTranspose', [x, w, b], c.attrs), 'y');
       const saved = CONV_GRAD.weight;
       try {
-        for (const weight of ['im2col', 'conv'] as const) {
+        for (const weight of ['auto', 'im2col', 'conv', 'taps', 'eyeconv'] as const) {
           CONV_GRAD.weight = weight;
           await expectOk(await gradcheck(g.toModel(), { wrt: ['x', 'w', 'b'], samples: 5 }), `${c.label} ${weight}`);
         }

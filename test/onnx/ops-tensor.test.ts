@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder, float } from '../../src/engine/onnx/builder.ts';
 import type { DType } from '../../src/engine/onnx/model.ts';
 import { gradcheck } from './gradcheck.ts';
+import { MATMUL_GRAD } from '../../src/engine/onnx/autodiff/rules/tensor.ts';
 
 const TOL = 2e-3;
 
@@ -31,8 +32,18 @@ describe('linear algebra', () => {
       [[4], [2, 4, 3]],
       [[2, 3, 4], [4]],
       [[4], [4]],
+      [[2, 3, 4], [4, 5]],
+      [[1, 3, 4], [4, 5]],
     ];
-    for (const [sa, sb] of cases) await check(model((g) => g.op('MatMul', ['a', 'b']), { a: sa, b: sb }, 17, 'float64'), ['a', 'b'], 1e-5, `${sa}@${sb}`);
+    const saved = MATMUL_GRAD.weight;
+    try {
+      for (const weight of ['gemm', 'matmul'] as const) {
+        MATMUL_GRAD.weight = weight;
+        for (const [sa, sb] of cases) await check(model((g) => g.op('MatMul', ['a', 'b']), { a: sa, b: sb }, 17, 'float64'), ['a', 'b'], 1e-5, `${weight} ${sa}@${sb}`);
+      }
+    } finally {
+      MATMUL_GRAD.weight = saved;
+    }
   });
 
   it('Gemm: transA/transB/alpha/beta, C broadcast', async () => {

@@ -61,6 +61,7 @@ export class Emitter {
   private readonly used: Set<string>;
   private readonly constCache = new Map<string, string>();
   private readonly shapeCache = new Map<string, string>();
+  private readonly transposeCache = new Map<string, string>();
   private counter = 0;
   /** Types of emitted tensors where known (for rules that chain on them). */
   readonly info: Map<string, TensorInfo>;
@@ -156,8 +157,15 @@ export class Emitter {
     return this.op('Reshape', [x, this.shapeOf(like)]);
   }
 
+  /** Transposes are memoized per (tensor, perm): rules that need the same layout of a shared
+   * tensor (e.g. the weight gradients of two convolutions reading one activation) emit it once. */
   transpose(x: string, perm: readonly number[]): string {
-    return this.op('Transpose', [x], { perm: [...perm] });
+    const key = `${x}\u0000${perm.join(',')}`;
+    const hit = this.transposeCache.get(key);
+    if (hit) return hit;
+    const t = this.op('Transpose', [x], { perm: [...perm] });
+    this.transposeCache.set(key, t);
+    return t;
   }
 
   slice(x: string, starts: readonly number[], ends: readonly number[], axes: readonly number[], steps?: readonly number[]): string {

@@ -95,20 +95,134 @@ function weightGrad(c: RuleContext, I: string, O: string, ci: number, co: number
 
 /**
  * Strategy switches (exported so tests exercise every path):
- * - weight: 'conv' (default) computes dW as one grouped Conv with batch and channels swapped, whose
- *   kernel is the whole output grid; 'im2col' gathers the K shifted/strided windows with Slice into
- *   [N, G, ci*K, HW] and contracts in one batched MatMul. Measured with onnxruntime-node 1.30 CPU
- *   (2 threads, min of 60): 64ch 16x16 3x3: conv 0.93 ms vs im2col 1.01; 96ch 8x8: 0.68 vs 1.03;
- *   64ch 32x32: 4.2 vs 16.3 (the Slice copies dominate).
- * - input: 'auto' uses a Conv with the flipped, channel-swapped kernel for stride-1 convolutions and
- *   ConvTranspose otherwise; 'convtranspose' always uses ConvTranspose (measured equal within noise).
+ * - weight: how dW is computed.
+ *   'auto' (default): for group 1, by shape (see `weightStrategy`): one Gemm for a plain 1x1,
+ *   else 'eyeconv' or 'taps'; grouped convolutions use 'conv' (plain 1x1: 'im2col').
+ *   'taps': O channel-major ([co, N*HW]) and I channels-last ([N, *S, ci]), both via Transpose;
+ *   then one Gemm [co, N*HW] x [N*HW, ci] per kernel offset on the shifted/strided Slice of the
+ *   padded input, stacked to [co, ci, K]; no K-times-larger column matrix is built. Group 1 only.
+ *   'eyeconv': the column matrix [N, ci*K, *outS] by one depthwise-style Conv of the input with a
+ *   constant identity kernel [ci*K, 1, *k] (group ci; the forward's strides, dilations and pads),
+ *   then one Gemm with the channel-major output gradient. Group 1 only.
+ *   'conv': one grouped Conv with batch and channels swapped, whose kernel is the whole output
+ *   grid (onnxruntime then runs ci small GEMMs with an image-sized im2col each: the slowest).
+ *   'im2col': Slice windows concatenated into [N, G, ci*K, HW] and one batched MatMul.
+ *   Measured by bench/conv-wgrad.ts (onnxruntime-node 1.30 CPU, 1 thread, min of 30, all
+ *   candidates in the same run; a shared 2-core machine, so +-15%), ms:
+ *     shape (N ci->co HxW)         conv   eyeconv  taps   (im2col, an earlier run)
+ *     N1 32->32 32x32 3x3          1.10   0.74     0.55   (0.72)
+ *     N1 64->32 32x32 3x3          2.27   1.68     1.19   (1.29)
+ *     N1 64->64 16x16 3x3          1.32   0.88     0.79   (0.66)
+ *     N1 96->96 8x8 3x3            0.58   0.35     0.40   (0.74)
+ *     N4 96->96 8x8 3x3            1.57   1.03     0.81   (1.53)
+ *     N1 4->32 32x32 3x3           0.32   0.28     0.37   (0.17)
+ *     N1 32->64 32x32 3x3 stride 2 0.55   0.35     0.39   (0.56)
+ *     N1 64->32 32x32 1x1          0.76   0.18     0.16   (0.12; one Gemm 0.13)
+ * - input: 'auto' uses a Conv with the flipped, channel-swapped kernel for stride-1 convolutions
+ *   (unless the weight gets a gradient and co >= N*HW, see the Conv rule) and ConvTranspose
+ *   otherwise; 'conv' always the flipped Conv at stride 1; 'convtranspose' always uses ConvTranspose (measured equal within noise).
  */
-export const CONV_GRAD: { weight: 'im2col' | 'conv'; input: 'auto' | 'convtranspose' } = { weight: 'conv', input: 'auto' };
+export const CONV_GRAD: { weight: 'auto' | 'taps' | 'eyeconv' | 'im2col' | 'conv'; input: 'auto' | 'conv' | 'convtranspose' } = { weight: 'auto', input: 'auto' };
 
-/** 1x1 kernels without stride/padding are a plain MatMul (no window gathering): always im2col. */
-function useIm2col(geom: ConvGeom): boolean {
-  if (CONV_GRAD.weight === 'im2col') return true;
-  return geom.kernel.every((k) => k === 1) && geom.strides.every((s) => s === 1) && geom.padsBegin.every((p) => p === 0) && geom.padsEnd.every((p) => p === 0);
+type WeightGradFn = (c: RuleContext, I: string, O: string, ci: number, co: number, inS: number[], outS: number[], geom: ConvGeom) => string;
+
+/**
+ * The dW formulation for a Conv (or ConvTranspose, I and O swapped) with input I of probed batch
+ * `n`. Rule of thumb from bench/conv-wgrad.ts (1 thread): 1x1 without stride/padding -> one Gemm
+ * of the channel-major tensors; few input channels (< 16), a small contraction (N*HW <= 128), or a
+ * strided conv with N*HW <= 256 -> 'eyeconv'; else 'taps'.
+ */
+function weightStrategy(geom: ConvGeom, n: number, ci: number, outS: number[]): WeightGradFn {
+  const mode = CONV_GRAD.weight;
+  const K = geom.kernel.reduce((a, b) => a * b, 1);
+  const plain1x1 = K === 1 && geom.strides.every((s) => s === 1) && geom.padsBegin.every((p) => p === 0) && geom.padsEnd.every((p) => p === 0);
+  if (mode === 'im2col') return weightGradIm2col;
+  if (mode === 'conv') return weightGrad;
+  if (geom.group !== 1) return plain1x1 ? weightGradIm2col : weightGrad;
+  if (mode === 'taps') return weightGradTaps;
+  if (mode === 'eyeconv') return weightGradEyeConv;
+  if (plain1x1) return weightGradPointwise;
+  if (K === 1) return weightGradTaps;
+  const hw = n * outS.reduce((a, b) => a * b, 1);
+  const strided = geom.strides.some((s) => s > 1);
+  const eyeOk = ci * K * K <= 1 << 20; // the identity kernel is a constant of ci*K*K elements
+  if (eyeOk && (ci < 16 || hw <= 128 || (strided && hw <= 256))) return weightGradEyeConv;
+  return weightGradTaps;
+}
+
+/** dW of a 1x1 convolution without stride or padding (group 1): O as [co, N*HW] x (I as [ci, N*HW])^T. */
+function weightGradPointwise(c: RuleContext, I: string, O: string, ci: number, co: number, _inS: number[], _outS: number[], geom: ConvGeom): string {
+  const r = c.e.op('Gemm', [channelMajor(c, O, co, geom.ns), channelMajor(c, I, ci, geom.ns)], { transB: 1 });
+  return c.e.reshape(r, [co, ci, ...geom.kernel]);
+}
+
+/** End pads so every window read of I (spatial `inS`) for an output grid `outS` is in range. */
+function windowPadEnd(geom: ConvGeom, inS: number[], outS: number[]): number[] {
+  return outS.map((o, i) => Math.max(0, (geom.kernel[i]! - 1) * geom.dilations[i]! + (o - 1) * geom.strides[i]! + 1 - geom.padsBegin[i]! - inS[i]!));
+}
+
+/** [N, C, *S] -> [C, N*prod(S)] (a Transpose, memoized per tensor, then a Reshape). */
+function channelMajor(c: RuleContext, x: string, C: number, ns: number): string {
+  return c.e.reshape(c.e.transpose(x, [1, 0, ...range(2, 2 + ns)]), [C, -1]);
+}
+
+/**
+ * Same contract as weightGrad (group 1): per kernel offset t, dW[:, :, t] = O_cm x I_t with O_cm =
+ * O as [co, N*HW] and I_t the shifted/strided window of the padded channels-last input as
+ * [N*HW, ci] (channels-last so Gemm's B needs no transposition: measured 4-25% faster than
+ * channel-major windows with transB). The channels-last Transpose is memoized per tensor, so
+ * convolutions reading the same activation (a ResNet block's conv1 and 1x1 skip) share it.
+ */
+function weightGradTaps(c: RuleContext, I: string, O: string, ci: number, co: number, inS: number[], outS: number[], geom: ConvGeom): string {
+  const e = c.e;
+  const ns = geom.ns;
+  const sp = range(1, 1 + ns);
+  const K = geom.kernel.reduce((a, b) => a * b, 1);
+  const padEnd = windowPadEnd(geom, inS, outS);
+  let It = e.transpose(I, [0, ...range(2, 2 + ns), 1]); // [N, *inS, ci]
+  if (geom.padsBegin.some((p) => p > 0) || padEnd.some((p) => p > 0)) It = e.op('Pad', [It, e.ints([0, ...geom.padsBegin, 0, 0, ...padEnd, 0])]);
+  const Om = channelMajor(c, O, co, ns); // [co, N*HW]
+  const cols: string[] = [];
+  const idx = new Array<number>(ns).fill(0);
+  for (let t = 0; t < K; t++) {
+    const starts = idx.map((k, i) => k * geom.dilations[i]!);
+    const ends = starts.map((st, i) => st + (outS[i]! - 1) * geom.strides[i]! + 1);
+    const trivial = starts.every((st, i) => st === 0 && ends[i] === inS[i]! + geom.padsBegin[i]! + padEnd[i]! && geom.strides[i] === 1);
+    const win = trivial ? It : e.slice(It, starts, ends, sp, geom.strides);
+    const prod = e.op('Gemm', [Om, e.reshape(win, [-1, ci])]); // [co, ci]
+    cols.push(K === 1 ? prod : e.unsqueeze(prod, [2]));
+    for (let i = ns - 1; i >= 0; i--) {
+      if (++idx[i]! < geom.kernel[i]!) break;
+      idx[i] = 0;
+    }
+  }
+  const w = K === 1 ? cols[0]! : e.op('Concat', cols, { axis: 2 }); // [co, ci, K]
+  return e.reshape(w, [co, ci, ...geom.kernel]);
+}
+
+/**
+ * Same contract as weightGrad (group 1): the column matrix col[n, i*K + t, j] = I[n, i, j*s + t*d - pb]
+ * is one Conv of I with a constant identity kernel ([ci*K, 1, *k], group ci, the forward's strides,
+ * dilations and begin pads), then dW = O as [co, N*HW] x col as [N*HW, ci*K].
+ */
+function weightGradEyeConv(c: RuleContext, I: string, O: string, ci: number, co: number, inS: number[], outS: number[], geom: ConvGeom): string {
+  const e = c.e;
+  const ns = geom.ns;
+  const K = geom.kernel.reduce((a, b) => a * b, 1);
+  const eye = new Array<number>(ci * K * K).fill(0);
+  for (let i = 0; i < ci; i++) for (let t = 0; t < K; t++) eye[(i * K + t) * K + t] = 1;
+  const padEnd = windowPadEnd(geom, inS, outS);
+  let col = e.op('Conv', [I, e.constant(eye, dt(c), [ci * K, 1, ...geom.kernel])], {
+    strides: geom.strides,
+    dilations: geom.dilations,
+    pads: [...geom.padsBegin, ...padEnd],
+    group: ci,
+    kernel_shape: geom.kernel,
+  }); // [N, ci*K, *o'] with o' >= outS
+  const got = inS.map((n, i) => Math.floor((n + geom.padsBegin[i]! + padEnd[i]! - ((geom.kernel[i]! - 1) * geom.dilations[i]! + 1)) / geom.strides[i]!) + 1);
+  if (got.some((g, i) => g !== outS[i])) col = e.slice(col, new Array<number>(ns).fill(0), outS, range(2, 2 + ns));
+  const r = e.op('Gemm', [channelMajor(c, O, co, ns), channelMajor(c, col, ci * K, ns)], { transB: 1 }); // [co, ci*K]
+  return e.reshape(r, [co, ci, ...geom.kernel]);
 }
 
 /** Same contract as weightGrad, computed as im2col + batched MatMul. */
@@ -201,7 +315,15 @@ export const NN_RULES: Record<string, GradRule> = {
     let dx: string | undefined;
     let dw: string | undefined;
     let db: string | undefined;
-    if (c.needs[0] && CONV_GRAD.input === 'auto' && geom.strides.every((st) => st === 1)) dx = inputGradStride1(c, g, w, ws, geom, inS, outS);
+    // The flipped, channel-swapped kernel is constant-folded by onnxruntime when w is an initializer.
+    // A weight that gets a gradient is a graph input: the flip (a negative-step Slice, run element
+    // by element) and the 9-float-block Transpose then run every step, at a cost that grows with
+    // co*ci*K while ConvTranspose's extra cost (col2im) grows with ci*K*N*HW; so 'auto' switches to
+    // ConvTranspose (w read as is) when co >= N*HW (Shape World's 96-channel 8x8 convs: profiled
+    // 1.3 ms + 0.9 ms of flip + transpose for a 96x96x3x3 / 96x192x3x3 weight; blocks UNet's
+    // 32x32 and 16x16 convs keep the flipped Conv, 7% faster there than ConvTranspose).
+    const dynamicFlipCostly = c.needs[1] === true && ws[0]! >= xs[0]! * outS.reduce((a, b) => a * b, 1);
+    if (c.needs[0] && (CONV_GRAD.input === 'conv' || (CONV_GRAD.input === 'auto' && !dynamicFlipCostly)) && geom.strides.every((st) => st === 1)) dx = inputGradStride1(c, g, w, ws, geom, inS, outS);
     if (c.needs[0] && !dx) {
       const t = transposedGeometry(geom, inS, outS);
       dx = e.op('ConvTranspose', [g, w], {
@@ -213,7 +335,7 @@ export const NN_RULES: Record<string, GradRule> = {
         kernel_shape: geom.kernel,
       });
     }
-    if (c.needs[1]) dw = (useIm2col(geom) ? weightGradIm2col : weightGrad)(c, x, g, ws[1]!, ws[0]! / geom.group, inS, outS, geom);
+    if (c.needs[1]) dw = weightStrategy(geom, xs[0]!, ws[1]!, outS)(c, x, g, ws[1]!, ws[0]! / geom.group, inS, outS, geom);
     if (b && c.needs[2]) db = e.reduceSum(g, [0, ...range(2, ys.length)], false);
     return [dx, dw, db];
   },
@@ -259,7 +381,7 @@ export const NN_RULES: Record<string, GradRule> = {
     }
     if (c.needs[1]) {
       // dW = weightGrad(I = g, O = x)
-      dw = (useIm2col(geom) ? weightGradIm2col : weightGrad)(c, g, x, ws[1]!, ws[0]! / group, outS, inS, geom);
+      dw = weightStrategy(geom, ys[0]!, ws[1]!, inS)(c, g, x, ws[1]!, ws[0]! / group, outS, inS, geom);
     }
     if (b && c.needs[2]) db = e.reduceSum(g, [0, ...range(2, ys.length)], false);
     return [dx, dw, db];

@@ -59,6 +59,13 @@ function expandBack(c: RuleContext, g: string, axes: number[], keepdims: boolean
   return c.e.op('Expand', [gk, c.e.shapeOf(c.inputs[0]!)]);
 }
 
+/**
+ * MatMul with a 2-D right operand (a linear layer's weight): dB as one Gemm over the flattened rows
+ * ('gemm', default) or as the general batched MatMul + ReduceSum ('matmul'; exported so tests
+ * exercise both). Blocks UNet fwd+bwd w.r.t. all weights, same run, min of 30: see bench/results.
+ */
+export const MATMUL_GRAD: { weight: 'gemm' | 'matmul' } = { weight: 'gemm' };
+
 export const TENSOR_RULES: Record<string, GradRule> = {
   // Y = A @ B (numpy matmul semantics, batched, broadcasting, 1-D operands promoted)
   MatMul: (c) => {
@@ -94,7 +101,12 @@ export const TENSOR_RULES: Record<string, GradRule> = {
       }
       da = e.unbroadcast(t, tShape, a, c.shape(a), batchVarying(c, tShape.length));
     }
-    if (c.needs[1]) {
+    if (c.needs[1] && ra >= 2 && rb === 2 && MATMUL_GRAD.weight === 'gemm') {
+      // B [k, n] shared by every batch row (a linear layer's weight): one Gemm over the flattened
+      // rows, dB = A_rows^T g_rows, instead of a batched MatMul, a Transpose and a ReduceSum.
+      const rows = (x: string) => (ra === 2 ? x : e.op('Flatten', [x], { axis: ra - 1 }));
+      db = e.op('Gemm', [rows(a), rows(g)], { transA: 1 });
+    } else if (c.needs[1]) {
       let t = e.op('MatMul', [swapLast(c, a2, r2a), g]); // [..., k, n]
       const kdim = ra === 1 ? c.shape(a)[0]! : c.shape(a)[ra - 1]!;
       let tShape = [...gShape.slice(0, -2), kdim, gShape[gShape.length - 1]!];

@@ -102,3 +102,17 @@ describe('steer generate', () => {
     expect(steer('generate', 'a red circle', '--out', 'x.jpg').status).toBe(2);
   });
 });
+
+describe('the bundled Shape World model', () => {
+  it('loads from resources/ and generates a 64x64 image, the same for the same seed', async () => {
+    const bundled = await loadPipeline('resources/models/shape-world', new SessionManager());
+    expect(bundled.latentShape).toEqual([4, 16, 16]);
+    expect(bundled.scalingFactor).toBeGreaterThan(0.1);
+    const c = await encodePrompt(bundled, parsePrompt('a photo of a red circle to the left of a blue square'));
+    const gen = async () => decodeLatent(bundled, await sampleLatent(bundled, { cond: c.cond, uncond: c.uncond, noise: randn([1, 4, 16, 16], 5), steps: 10, guidance: 7.5, scheduler: 'ddim' }));
+    const [a, b] = [await gen(), await gen()];
+    expect([a.width, a.height]).toEqual([64, 64]);
+    expect(a.data).toEqual(b.data);
+    await bundled.dispose();
+  });
+});

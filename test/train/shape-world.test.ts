@@ -118,6 +118,38 @@ describe('Shape World training', () => {
     expect(losses).toHaveLength(1 + steps); // header + one row per step, no duplicates after resume
   });
 
+  it('a resumed uniform run can switch to p2 timesteps once; the switch is replayed exactly and cannot be undone', async () => {
+    const base = { ...COMMON, configs: TINY, steps: 4, exportAtEnd: false, graphCacheDir: graphCache() } as const;
+    const prep = async (dir: string) => {
+      await trainStage({ ...base, out: dir, stage: 'vae', steps: 2 });
+      const ctl = new AbortController();
+      await trainStage({ ...base, out: dir, stage: 'unet', signal: ctl.signal, onProgress: (p) => p.completed === 2 && ctl.abort() });
+    };
+    const a = join(root, 'p2-a');
+    const b = join(root, 'p2-b');
+    await prep(a);
+    await prep(b);
+    const logs: string[] = [];
+    const ra = await trainStage({ ...base, out: a, stage: 'unet', resume: true, timestepSampling: 'p2', log: (l) => logs.push(l) });
+    expect(logs.some((l) => /p2 weighting \(gamma 1\) from step 2/.test(l))).toBe(true);
+    const ck = (await latestCheckpoint(a, 'unet'))!;
+    expect(ck.metadata).toMatchObject({ timestep_sampling: 'p2', p2_gamma: 1, timestep_sampling_from: 2 });
+
+    // b: switch at step 2 as well, stop at 3, resume without options: the same losses as a.
+    const ctl = new AbortController();
+    const b1 = await trainStage({ ...base, out: b, stage: 'unet', resume: true, timestepSampling: 'p2', signal: ctl.signal, onProgress: (p) => p.completed === 3 && ctl.abort() });
+    const b2 = await trainStage({ ...base, out: b, stage: 'unet', resume: true });
+    expect([...b1.losses, ...b2.losses]).toEqual(ra.losses);
+    // and a different path (uniform all the way) gives other losses: the sampling really changed.
+    const c = join(root, 'p2-c');
+    await prep(c);
+    const rc = await trainStage({ ...base, out: c, stage: 'unet', resume: true });
+    expect(rc.losses).not.toEqual(ra.losses);
+
+    await expect(trainStage({ ...base, out: b, stage: 'unet', resume: true, steps: 6, timestepSampling: 'uniform' })).rejects.toThrow(/cannot switch back to uniform/);
+    await expect(trainStage({ ...base, out: b, stage: 'unet', resume: true, steps: 6, p2Gamma: 0.5 })).rejects.toThrow(/same gamma/);
+  });
+
   it('steer train shape-world: usage errors', async () => {
     const program = new Command('steer').exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
     register(program);
@@ -128,6 +160,8 @@ describe('Shape World training', () => {
     await expect(runCli('--out', out, '--stage', 'vae', '--batch', '0')).rejects.toThrow(/--batch/);
     await expect(runCli('--out', join(root, 'full'), '--stage', 'vae', '--steps', '3')).rejects.toThrow(/--resume/);
     await expect(runCli('--stage', 'vae')).rejects.toBeInstanceOf(CommanderError);
+    await expect(runCli('--out', out, '--stage', 'unet', '--timesteps', 'logit-normal')).rejects.toThrow(/--timesteps/);
+    await expect(runCli('--out', out, '--stage', 'unet', '--p2-gamma', '-1')).rejects.toThrow(/--p2-gamma/);
     // --export alone rewrites the model folder of an existing run.
     await rm(join(root, 'fixed', 'model'), { recursive: true, force: true });
     await runCli('--out', join(root, 'fixed'), '--export');

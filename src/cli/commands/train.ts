@@ -38,6 +38,8 @@ interface TrainOpts {
   seed?: string;
   klWeight?: string;
   cfgDropout?: string;
+  timesteps?: string;
+  p2Gamma?: string;
   logEvery?: string;
   progress?: boolean;
 }
@@ -122,6 +124,8 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the initial weights and the data order (new runs only)')
     .option('--kl-weight <x>', 'VAE KL weight per latent element (default 1e-5)')
     .option('--cfg-dropout <x>', 'fraction of captions dropped to "" in the unet stage (default 0.1)')
+    .option('--timesteps <how>', 'unet stage: timestep sampling, uniform or p2 (perception-prioritised weighting; a resumed uniform run switches from its next step) (default: the checkpoint\'s, else uniform)')
+    .option('--p2-gamma <x>', 'gamma of the p2 weighting 1/(1+SNR)^gamma (default 1)')
     .option('--log-every <n>', 'without a terminal: print a progress line every N steps', '10')
     .option('--no-progress', 'no progress bar even on a terminal (print lines)')
     .action(async (o: TrainOpts) => {
@@ -137,6 +141,9 @@ export function register(program: Command): void {
       const seed = intOpt('seed', o.seed, 0);
       const klWeight = numOpt('kl-weight', o.klWeight, (x) => x >= 0, 'a number >= 0');
       const cfgDropout = numOpt('cfg-dropout', o.cfgDropout, (x) => x >= 0 && x <= 1, 'a number in [0, 1]');
+      if (o.timesteps !== undefined && o.timesteps !== 'uniform' && o.timesteps !== 'p2') throw new UsageError(`--timesteps must be 'uniform' or 'p2', got '${o.timesteps}'`);
+      const timestepSampling = o.timesteps as 'uniform' | 'p2' | undefined;
+      const p2Gamma = numOpt('p2-gamma', o.p2Gamma, (x) => x >= 0, 'a number >= 0');
       const logEvery = intOpt('log-every', o.logEvery, 1) ?? 10;
       const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -178,6 +185,7 @@ export function register(program: Command): void {
               seed,
               klWeight,
               cfgDropout,
+              ...(s === 'unet' ? { timestepSampling, p2Gamma } : {}),
               checkpointEvery,
               threads,
               signal: controller.signal,

@@ -66,6 +66,49 @@ export function vaeNoise(seed: number, step: number, shape: readonly number[]): 
   return randn(shape, seed, { stream: 2 * step + NOISE_STREAM.vae });
 }
 
+/**
+ * How a UNet step draws its timesteps.
+ *
+ * - `uniform`: t ~ U{0..T-1}, the plain epsilon loss of DDPM / Stable Diffusion.
+ * - `p2`: perception-prioritised weighting (Choi et al., "Perception Prioritized Training of
+ *   Diffusion Models", CVPR 2022), lambda(t) = 1 / (k + SNR(t))^gamma with k = 1, applied by
+ *   importance sampling: t is drawn with probability proportional to lambda(t) and the loss stays
+ *   the plain mean, which has the same expected gradient as weighting a uniform draw and needs no
+ *   change to the training graph. It moves samples from the nearly clean timesteps (where the
+ *   model only polishes detail) to the noisy ones where colour, shape and layout, i.e. what the
+ *   caption says, are decided.
+ *
+ * `from`: the first step that uses this sampling; earlier steps used `uniform` (a run can switch
+ * when it is resumed and still replays every earlier step exactly).
+ */
+export type TimestepSampling = { kind: 'uniform' } | { kind: 'p2'; gamma: number; from: number };
+
+/** Inverse-CDF table of the P2 timestep distribution: cdf[t] = P(T <= t). */
+export function p2TimestepCdf(alphasCumprod: Float32Array, gamma: number): Float64Array {
+  const T = alphasCumprod.length;
+  const cdf = new Float64Array(T);
+  let acc = 0;
+  for (let t = 0; t < T; t++) {
+    const ab = alphasCumprod[t]!;
+    acc += 1 / (1 + ab / (1 - ab)) ** gamma;
+    cdf[t] = acc;
+  }
+  for (let t = 0; t < T; t++) cdf[t] = cdf[t]! / acc;
+  return cdf;
+}
+
+/** Smallest t with cdf[t] > u (binary search). */
+export function sampleFromCdf(cdf: Float64Array, u: number): number {
+  let lo = 0;
+  let hi = cdf.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cdf[mid]! > u) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 export interface DiffusionBatch {
   /** Token ids [batch, L] (captions dropped to "" where `dropped`). */
   inputIds: BigInt64Array;
@@ -76,15 +119,15 @@ export interface DiffusionBatch {
 }
 
 /**
- * Caption dropout (classifier-free guidance), timesteps uniform in [0, numTrainTimesteps) and the
- * noise of a UNet step.
+ * Caption dropout (classifier-free guidance), timesteps (uniform in [0, numTrainTimesteps), or
+ * drawn from `timestepCdf` when given, see TimestepSampling) and the noise of a UNet step.
  */
 export function diffusionInputs(
   seed: number,
   step: number,
   captions: readonly string[],
   tokenizer: PromptTokenizer,
-  opts: { cfgDropout: number; numTrainTimesteps: number; latentShape: readonly number[] },
+  opts: { cfgDropout: number; numTrainTimesteps: number; latentShape: readonly number[]; timestepCdf?: Float64Array },
 ): DiffusionBatch {
   const B = captions.length;
   const L = tokenizer.maxLength;
@@ -97,7 +140,8 @@ export function diffusionInputs(
     const ids = tokenizer.encode(drop ? '' : captions[k]!, { idsType: 'int64' }).ids as BigInt64Array;
     if (ids.length !== L) throw new Error(`tokenizer returned ${ids.length} ids, expected ${L}`);
     inputIds.set(ids, k * L);
-    timesteps[k] = Math.min(opts.numTrainTimesteps - 1, Math.floor(uniformAt(seed, step, k, TAG.timestep) * opts.numTrainTimesteps));
+    const u = uniformAt(seed, step, k, TAG.timestep);
+    timesteps[k] = opts.timestepCdf ? sampleFromCdf(opts.timestepCdf, u) : Math.min(opts.numTrainTimesteps - 1, Math.floor(u * opts.numTrainTimesteps));
   }
   const noise = randn([B, ...opts.latentShape], seed, { stream: 2 * step + NOISE_STREAM.unet });
   return { inputIds, dropped, timesteps, noise };

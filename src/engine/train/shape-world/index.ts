@@ -5,6 +5,6 @@
  */
 export * from './trainer.ts';
 export { buildUNetLossModel, buildVaeLossModel, trainingGraph, weightNames, TRAIN_GRAPH_VERSION, type TrainingGraph, type VaeLossOptions } from './graphs.ts';
-export { addNoiseBatch, batchIndices, diffusionInputs, imageBatch, uniformAt, vaeNoise } from './data.ts';
+export { addNoiseBatch, batchIndices, diffusionInputs, imageBatch, p2TimestepCdf, sampleFromCdf, uniformAt, vaeNoise, type TimestepSampling } from './data.ts';
 export { embedGraph, GraphMergeError, GraphOps, structureHash } from './merge.ts';
 export { modelWeights, pickWeights, weightFeeds, withWeights, type WeightSet } from './weights.ts';

@@ -33,7 +33,7 @@ import { runTraining } from '../loop.ts';
 import { AdamW } from '../optim.ts';
 import { CosineSchedule, WarmupSchedule } from '../schedule.ts';
 import type { JsonObject, TensorMap } from '../types.ts';
-import { addNoiseBatch, diffusionInputs, imageBatch, vaeNoise } from './data.ts';
+import { addNoiseBatch, diffusionInputs, imageBatch, p2TimestepCdf, vaeNoise, type TimestepSampling } from './data.ts';
 import { trainingGraph, type StageKind } from './graphs.ts';
 import { modelWeights, pickWeights, weightFeeds, withWeights, type WeightSet } from './weights.ts';
 
@@ -105,6 +105,13 @@ export interface TrainStageOptions extends Partial<StageRecipe> {
   configs?: ShapeWorldConfigsInput;
   klWeight?: number;
   cfgDropout?: number;
+  /**
+   * UNet stage: how timesteps are drawn (see TimestepSampling in data.ts). Default: the
+   * checkpoint's, else 'uniform'. Switching a resumed uniform run to 'p2' applies from its next step.
+   */
+  timestepSampling?: 'uniform' | 'p2';
+  /** gamma of the P2 weighting (default 1). */
+  p2Gamma?: number;
   checkpointEvery?: number;
   keepCheckpoints?: number;
   tokenizerDir?: string;
@@ -363,11 +370,14 @@ function truncateCsv(file: string, header: string, before: number): void {
   writeFileSync(file, `${[header, ...rows].join('\n')}\n`);
 }
 
-function hyperOf(ckpt: Checkpoint | null): Partial<StageRecipe> & { klWeight?: number; cfgDropout?: number } {
+function hyperOf(ckpt: Checkpoint | null): Partial<StageRecipe> & { klWeight?: number; cfgDropout?: number; timestepSampling?: TimestepSampling } {
   const m = ckpt?.metadata;
   if (!m) return {};
   const num = (k: string) => (typeof m[k] === 'number' ? (m[k] as number) : undefined);
+  const sampling: TimestepSampling | undefined =
+    m.timestep_sampling === 'p2' ? { kind: 'p2', gamma: num('p2_gamma') ?? 1, from: num('timestep_sampling_from') ?? 0 } : m.timestep_sampling === 'uniform' || m.stage === 'unet' ? { kind: 'uniform' } : undefined;
   return {
+    timestepSampling: sampling,
     batch: num('batch'),
     lr: num('lr'),
     warmupSteps: num('warmup_steps'),
@@ -379,6 +389,33 @@ function hyperOf(ckpt: Checkpoint | null): Partial<StageRecipe> & { klWeight?: n
     klWeight: num('kl_weight'),
     cfgDropout: num('cfg_dropout'),
   };
+}
+
+/**
+ * The timestep sampling of this call: the option, else the checkpoint's, else uniform. A uniform
+ * run may switch to P2 once (from its next step, recorded so a resume replays it exactly); any
+ * other change would make earlier steps unreproducible and is refused.
+ */
+function pickTimestepSampling(
+  saved: TimestepSampling | undefined,
+  opts: Pick<TrainStageOptions, 'timestepSampling' | 'p2Gamma'>,
+  startStep: number,
+  latestPath: string | null,
+  log: (line: string) => void,
+): TimestepSampling {
+  const kind = opts.timestepSampling ?? saved?.kind ?? 'uniform';
+  if (opts.p2Gamma !== undefined && !(Number.isFinite(opts.p2Gamma) && opts.p2Gamma >= 0)) throw new TrainSetupError(`p2 gamma must be a number >= 0, got ${opts.p2Gamma}`);
+  if (kind === 'uniform') {
+    if (saved?.kind === 'p2') throw new TrainSetupError(`${latestPath} draws timesteps with p2 (gamma ${saved.gamma}) since step ${saved.from}; an exact resume cannot switch back to uniform`);
+    return { kind: 'uniform' };
+  }
+  const gamma = opts.p2Gamma ?? (saved?.kind === 'p2' ? saved.gamma : 1);
+  if (saved?.kind === 'p2') {
+    if (saved.gamma !== gamma) throw new TrainSetupError(`${latestPath} draws timesteps with p2 gamma ${saved.gamma}; an exact resume needs the same gamma (got ${gamma})`);
+    return saved;
+  }
+  if (startStep > 0) log(`note: timesteps are drawn with p2 weighting (gamma ${gamma}) from step ${startStep} on; steps before it stay uniform`);
+  return { kind: 'p2', gamma, from: startStep };
 }
 
 /** No weight decay on biases and 1-D parameters (norm scales). */
@@ -424,6 +461,7 @@ export async function trainStage(opts: TrainStageOptions): Promise<TrainStageRes
     if (changed.length > 0) throw new TrainSetupError(`${latestPath} was trained with other settings (${changed.join(', ')}); an exact resume needs the same ones`);
     if (saved.steps !== undefined && saved.steps !== recipe.steps) log(`note: total steps ${saved.steps} -> ${recipe.steps}: the cosine schedule is stretched from here on`);
   }
+  const timestepSampling = pickTimestepSampling(saved.timestepSampling, opts, ckpt?.step ?? 0, latestPath, log);
   if (!Number.isInteger(recipe.steps) || recipe.steps < 1) throw new TrainSetupError(`steps must be an integer >= 1, got ${recipe.steps}`);
   if (!Number.isInteger(recipe.batch) || recipe.batch < 1) throw new TrainSetupError(`batch must be an integer >= 1, got ${recipe.batch}`);
   const startStep = ckpt?.step ?? 0;
@@ -497,7 +535,15 @@ export async function trainStage(opts: TrainStageOptions): Promise<TrainStageRes
     clip: recipe.clip,
     total_steps: recipe.steps,
     graph_hash: graph.hash,
-    ...(stage === 'vae' ? { kl_weight: klWeight } : { cfg_dropout: cfgDropout, scaling_factor: scalingFactor!, vae_step: vaeStep! }),
+    ...(stage === 'vae'
+      ? { kl_weight: klWeight }
+      : {
+          cfg_dropout: cfgDropout,
+          scaling_factor: scalingFactor!,
+          vae_step: vaeStep!,
+          timestep_sampling: timestepSampling.kind,
+          ...(timestepSampling.kind === 'p2' ? { p2_gamma: timestepSampling.gamma, timestep_sampling_from: timestepSampling.from } : {}),
+        }),
     ...(opts.fixedBatch ? { fixed_batch: true } : {}),
   };
 
@@ -510,6 +556,7 @@ export async function trainStage(opts: TrainStageOptions): Promise<TrainStageRes
   const losses: number[] = [];
   const times: number[] = [];
   const src = { seed, batch: B, size };
+  const timestepCdf = stage === 'unet' && timestepSampling.kind === 'p2' ? p2TimestepCdf(alphasCumprod!, timestepSampling.gamma) : undefined;
   const stepFn = async (i: number) => {
     const ts = performance.now();
     const dataStep = opts.fixedBatch ? 0 : i;
@@ -521,7 +568,8 @@ export async function trainStage(opts: TrainStageOptions): Promise<TrainStageRes
       const enc = await encoderSession!.run({ sample: { data: images, dims: [B, 3, size, size] } }, ['latent_sample']);
       const z0 = enc.latent_sample!.data as Float32Array;
       for (let k = 0; k < z0.length; k++) z0[k] = Math.fround(z0[k]! * scalingFactor!);
-      const d = diffusionInputs(seed, dataStep, captions, tokenizer!, { cfgDropout, numTrainTimesteps: alphasCumprod!.length, latentShape });
+      const cdf = timestepSampling.kind === 'p2' && i >= timestepSampling.from ? timestepCdf : undefined;
+      const d = diffusionInputs(seed, dataStep, captions, tokenizer!, { cfgDropout, numTrainTimesteps: alphasCumprod!.length, latentShape, timestepCdf: cdf });
       feeds = {
         input_ids: { data: d.inputIds, dims: [B, tokenizer!.maxLength] },
         sample: { data: addNoiseBatch(alphasCumprod!, z0, d.noise, d.timesteps), dims: [B, ...latentShape] },

@@ -87,7 +87,7 @@ describe('checkpoint files', () => {
     const failing: FileOps = {
       ...nodeFileOps,
       async writeFileSynced(path, data) {
-        await nodeFileOps.writeFileSynced(path, data.subarray(0, 20)); // partial write, then the disk "fills up"
+        await nodeFileOps.writeFileSynced(path, data.slice(0, 20)); // partial write, then the disk "fills up"
         throw new Error('ENOSPC: no space left on device');
       },
     };

@@ -14,9 +14,9 @@
  * renamed over the target (then the folder is fsynced). Until the rename the previous
  * checkpoint is untouched; a failed write removes the temporary file and leaves it intact.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, readdir, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { nodeFileOps, writeFileAtomic, type FileOps } from '../util/fs.ts';
 import type { SafetensorEntry } from './safetensors.ts';
 import { decodeSafetensors, encodeSafetensors, SafetensorsFormatError } from './safetensors.ts';
 import type { JsonObject, JsonValue, StatePart, TensorMap } from './types.ts';
@@ -48,40 +48,9 @@ export class CheckpointError extends Error {
   }
 }
 
-/** File-system operations used by saveCheckpoint; injectable so tests can simulate failures. */
-export interface FileOps {
-  /** Create/truncate `path`, write all of `data`, fsync and close it. */
-  writeFileSynced(path: string, data: Uint8Array): Promise<void>;
-  rename(from: string, to: string): Promise<void>;
-  unlink(path: string): Promise<void>;
-  /** fsync a directory so a rename inside it is durable (best effort). */
-  syncDir(dir: string): Promise<void>;
-}
-
-export const nodeFileOps: FileOps = {
-  async writeFileSynced(path, data) {
-    const fh = await open(path, 'w');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  },
-  rename: (from, to) => rename(from, to),
-  unlink: (path) => unlink(path),
-  async syncDir(dir) {
-    let fh;
-    try {
-      fh = await open(dir, 'r');
-      await fh.sync();
-    } catch {
-      // Some platforms (Windows) cannot fsync a directory; the rename is still atomic there.
-    } finally {
-      await fh?.close();
-    }
-  },
-};
+/** File operations of saveCheckpoint (the engine's atomic-write helper's, re-exported here for callers of this module). */
+export type { FileOps };
+export { nodeFileOps };
 
 /** JSON.stringify that refuses NaN/Infinity instead of silently writing null. */
 function strictJson(value: JsonValue, where: string): string {
@@ -177,27 +146,21 @@ export interface SaveOptions {
 
 /** Atomically write `ckpt` to `file` (see the module comment). */
 export async function saveCheckpoint(file: string, ckpt: Checkpoint, opts: SaveOptions = {}): Promise<void> {
-  const ops = opts.fileOps ?? nodeFileOps;
   let bytes: Buffer;
   try {
     bytes = encodeCheckpoint(ckpt);
   } catch (err) {
     throw new CheckpointError(`cannot save checkpoint ${file}: ${(err as Error).message}`, file, { cause: err });
   }
-  const dir = dirname(file);
-  const tmp = join(dir, `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    await ops.writeFileSynced(tmp, bytes);
-    await ops.rename(tmp, file);
+    await writeFileAtomic(file, bytes, opts.fileOps ? { fileOps: opts.fileOps } : {});
   } catch (err) {
-    await ops.unlink(tmp).catch(() => undefined);
     throw new CheckpointError(
       `cannot save checkpoint ${file}: ${(err as Error).message ?? String(err)}; the previous file at that path (if any) is unchanged`,
       file,
       { cause: err },
     );
   }
-  await ops.syncDir(dir);
 }
 
 /** Read and validate a checkpoint. Errors are CheckpointErrors naming the file and the problem. */

@@ -1,27 +1,64 @@
-/** File helpers shared by the engine: atomic writes so a crash never leaves half a file. */
+/**
+ * File helpers shared by the engine: atomic writes so a crash never leaves half a file. Graph
+ * saves, checkpoints, cached training graphs and exported models all go through
+ * `writeFileAtomic`; its file operations are injectable so tests can simulate a full disk or a
+ * failed rename.
+ */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
-/**
- * Write `data` to `path` atomically: write a temporary file beside it, flush it to disk, then
- * rename over the target. Readers see the old file or the new one, never a partial write.
- */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const fh = await open(tmp, 'w');
+/** File-system operations behind writeFileAtomic; injectable so tests can simulate failures. */
+export interface FileOps {
+  /** Create/truncate `path`, write all of `data`, fsync and close it. */
+  writeFileSynced(path: string, data: string | Uint8Array): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** fsync a directory so a rename inside it is durable (best effort). */
+  syncDir(dir: string): Promise<void>;
+}
+
+export const nodeFileOps: FileOps = {
+  async writeFileSynced(path, data) {
+    const fh = await open(path, 'w');
     try {
       await fh.writeFile(data);
       await fh.sync();
     } finally {
       await fh.close();
     }
-    await rename(tmp, path);
+  },
+  rename: (from, to) => rename(from, to),
+  unlink: (path) => unlink(path),
+  async syncDir(dir) {
+    let fh;
+    try {
+      fh = await open(dir, 'r');
+      await fh.sync();
+    } catch {
+      // Some platforms (Windows) cannot fsync a directory; the rename is still atomic there.
+    } finally {
+      await fh?.close();
+    }
+  },
+};
+
+/**
+ * Write `data` to `path` atomically: write a temporary file beside it, flush it to disk, rename it
+ * over the target, then fsync the folder. Readers see the old file or the new one, never a partial
+ * write; on any error the temporary file is removed and the previous file is untouched.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: { fileOps?: FileOps } = {}): Promise<void> {
+  const ops = opts.fileOps ?? nodeFileOps;
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await ops.writeFileSynced(tmp, data);
+    await ops.rename(tmp, path);
   } catch (err) {
-    await rm(tmp, { force: true });
+    await ops.unlink(tmp).catch(() => undefined);
     throw err;
   }
+  await ops.syncDir(dir);
 }

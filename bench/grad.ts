@@ -13,6 +13,9 @@
  *
  * Measures, each case in its own child process (so peak RSS is per case):
  *   forward              the plain model
+ *   forward, weights in  the plain model with its weights fed as inputs, as in a training step:
+ *                        onnxruntime only pre-packs constant filters (NCHWc convolutions), so
+ *                        this is the forward a weight-gradient model is really built on
  *   fwd+bwd wrt input    differentiate(of = noise_pred, wrt = sample)
  *   fwd+bwd wrt weights  wrt = every initializer that is a weight or bias
  *   attn loss wrt input  Learn-to-Steer style: of = attention probabilities, wrt = sample
@@ -38,14 +41,14 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildUNet, type UNetConfig } from '../test/onnx/blocks.ts';
-import { differentiate } from '../src/engine/onnx/autodiff/index.ts';
+import { differentiate, promoteInitializers } from '../src/engine/onnx/autodiff/index.ts';
 import { createSession, type HostTensor } from '../src/engine/onnx/session.ts';
-import { serializeModel, tensorValues, type ModelProto } from '../src/engine/onnx/model.ts';
+import { cloneModel, serializeModel, tensorValues, type ModelProto } from '../src/engine/onnx/model.ts';
 import { decodeSafetensors, encodeSafetensors, type SafetensorEntry } from '../src/engine/train/safetensors.ts';
 import { concreteInputDims } from '../src/engine/onnx/autodiff/probe.ts';
 
-type Case = 'forward' | 'wrt-input' | 'wrt-weights' | 'attn-wrt-input';
-const CASES: Case[] = ['forward', 'wrt-input', 'wrt-weights', 'attn-wrt-input'];
+type Case = 'forward' | 'forward-weights-in' | 'wrt-input' | 'wrt-weights' | 'attn-wrt-input';
+const CASES: Case[] = ['forward', 'forward-weights-in', 'wrt-input', 'wrt-weights', 'attn-wrt-input'];
 type NetName = 'blocks' | 'shapeworld';
 
 interface Workload {
@@ -122,16 +125,23 @@ async function runCase(net: NetName, kind: Case, cfg: UNetConfig, runs: number, 
   }
   let m = model;
   let diffMs = 0;
-  if (kind !== 'forward') {
+  const feedWeights = () => {
+    for (const t of model.graph!.initializer) if (weights.includes(t.name)) {
+      const v = tensorValues(t);
+      feeds[t.name] = { data: v.data as Float32Array, dims: v.dims };
+    }
+  };
+  if (kind === 'forward-weights-in') {
+    m = cloneModel(model);
+    promoteInitializers(m.graph!, weights);
+    feedWeights();
+  } else if (kind !== 'forward') {
     const wrt = kind === 'wrt-weights' ? weights : ['sample'];
     const of = kind === 'attn-wrt-input' ? w.attention : w.output;
     const t0 = performance.now();
     m = await differentiate(model, { of, wrt, keep: kind === 'attn-wrt-input' ? [w.output] : [], dimSizes: { batch: cfg.batch as number } });
     diffMs = performance.now() - t0;
-    if (kind === 'wrt-weights') for (const t of model.graph!.initializer) if (weights.includes(t.name)) {
-      const v = tensorValues(t);
-      feeds[t.name] = { data: v.data as Float32Array, dims: v.dims };
-    }
+    if (kind === 'wrt-weights') feedWeights();
   }
   const t1 = performance.now();
   const s = await createSession(m, { intraOpNumThreads: threads });
@@ -144,7 +154,7 @@ async function runCase(net: NetName, kind: Case, cfg: UNetConfig, runs: number, 
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
-  if (dump && kind !== 'forward') {
+  if (dump && kind !== 'forward' && kind !== 'forward-weights-in') {
     const res = await s.run(feeds);
     const grads = new Map<string, SafetensorEntry>();
     for (const name of kind === 'wrt-weights' ? weights : ['sample']) {
@@ -165,7 +175,7 @@ async function runCase(net: NetName, kind: Case, cfg: UNetConfig, runs: number, 
     sessionCreateMs: sessionMs,
     nodes: m.graph!.node.length,
     forwardNodes: model.graph!.node.length,
-    gradients: kind === 'wrt-weights' ? weights.length : kind === 'forward' ? 0 : 1,
+    gradients: kind === 'wrt-weights' ? weights.length : kind === 'forward' || kind === 'forward-weights-in' ? 0 : 1,
     peakRssMiB: peakRssMiB(),
   };
 }
@@ -347,9 +357,10 @@ if (child) {
     }
     const fwd = (results.find((r) => r.case === 'forward')?.medianMs ?? NaN) as number;
     const fwdMin = (results.find((r) => r.case === 'forward')?.minMs ?? NaN) as number;
-    all.push(...results.map((r) => ({ ...r, medianOverForward: r.medianMs / fwd, minOverForward: r.minMs / fwdMin })));
-    const rows = [['case', 'median ms', 'min ms', 'x fwd (min)', 'nodes', 'grads', 'differentiate ms', 'peak RSS MiB']];
-    for (const r of all.filter((x) => x.net === net)) rows.push([r.case, r.medianMs.toFixed(1), r.minMs.toFixed(1), r.minOverForward.toFixed(2), String(r.nodes), String(r.gradients), r.differentiateMs.toFixed(0), r.peakRssMiB.toFixed(0)]);
+    const fwdInMin = (results.find((r) => r.case === 'forward-weights-in')?.minMs ?? NaN) as number;
+    all.push(...results.map((r) => ({ ...r, medianOverForward: r.medianMs / fwd, minOverForward: r.minMs / fwdMin, minOverForwardWeightsIn: r.minMs / fwdInMin })));
+    const rows = [['case', 'median ms', 'min ms', 'x fwd (min)', 'x fwd weights-in', 'nodes', 'grads', 'differentiate ms', 'peak RSS MiB']];
+    for (const r of all.filter((x) => x.net === net)) rows.push([r.case, r.medianMs.toFixed(1), r.minMs.toFixed(1), r.minOverForward.toFixed(2), r.minOverForwardWeightsIn.toFixed(2), String(r.nodes), String(r.gradients), r.differentiateMs.toFixed(0), r.peakRssMiB.toFixed(0)]);
     const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     process.stdout.write(`\n${results[0].describe}; ${threads} threads, CPU, ${runs} runs\n`);
     for (const r of rows) process.stdout.write(`${r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')}\n`);

@@ -122,8 +122,8 @@ describe('Shape World training', () => {
     const base = { ...COMMON, configs: TINY, steps: 4, exportAtEnd: false, graphCacheDir: graphCache() } as const;
     const prep = async (dir: string) => {
       await trainStage({ ...base, out: dir, stage: 'vae', steps: 2 });
-      const ctl = new AbortController();
-      await trainStage({ ...base, out: dir, stage: 'unet', signal: ctl.signal, onProgress: (p) => p.completed === 2 && ctl.abort() });
+      const r = await trainStage({ ...base, out: dir, stage: 'unet', until: 2 });
+      expect([r.completed, r.total, r.aborted]).toEqual([2, 4, false]);
     };
     const a = join(root, 'p2-a');
     const b = join(root, 'p2-b');
@@ -147,6 +147,7 @@ describe('Shape World training', () => {
     expect(rc.losses).not.toEqual(ra.losses);
 
     await expect(trainStage({ ...base, out: b, stage: 'unet', resume: true, steps: 6, timestepSampling: 'uniform' })).rejects.toThrow(/cannot switch back to uniform/);
+    await expect(trainStage({ ...base, out: b, stage: 'unet', resume: true, steps: 6, until: 4 })).rejects.toThrow(/until must be/);
     await expect(trainStage({ ...base, out: b, stage: 'unet', resume: true, steps: 6, p2Gamma: 0.5 })).rejects.toThrow(/same gamma/);
   });
 
@@ -162,6 +163,7 @@ describe('Shape World training', () => {
     await expect(runCli('--stage', 'vae')).rejects.toBeInstanceOf(CommanderError);
     await expect(runCli('--out', out, '--stage', 'unet', '--timesteps', 'logit-normal')).rejects.toThrow(/--timesteps/);
     await expect(runCli('--out', out, '--stage', 'unet', '--p2-gamma', '-1')).rejects.toThrow(/--p2-gamma/);
+    await expect(runCli('--out', out, '--until', '5')).rejects.toThrow(/--stage/);
     // --export alone rewrites the model folder of an existing run.
     await rm(join(root, 'fixed', 'model'), { recursive: true, force: true });
     await runCli('--out', join(root, 'fixed'), '--export');

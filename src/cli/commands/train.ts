@@ -39,6 +39,7 @@ interface TrainOpts {
   klWeight?: string;
   cfgDropout?: string;
   timesteps?: string;
+  until?: string;
   p2Gamma?: string;
   logEvery?: string;
   progress?: boolean;
@@ -125,6 +126,7 @@ export function register(program: Command): void {
     .option('--kl-weight <x>', 'VAE KL weight per latent element (default 1e-5)')
     .option('--cfg-dropout <x>', 'fraction of captions dropped to "" in the unet stage (default 0.1)')
     .option('--timesteps <how>', 'unet stage: timestep sampling, uniform or p2 (perception-prioritised weighting; a resumed uniform run switches from its next step) (default: the checkpoint\'s, else uniform)')
+    .option('--until <n>', 'stop with a checkpoint after step N, before the end of the schedule (continue later with --resume); needs --stage')
     .option('--p2-gamma <x>', 'gamma of the p2 weighting 1/(1+SNR)^gamma (default 1)')
     .option('--log-every <n>', 'without a terminal: print a progress line every N steps', '10')
     .option('--no-progress', 'no progress bar even on a terminal (print lines)')
@@ -144,6 +146,8 @@ export function register(program: Command): void {
       if (o.timesteps !== undefined && o.timesteps !== 'uniform' && o.timesteps !== 'p2') throw new UsageError(`--timesteps must be 'uniform' or 'p2', got '${o.timesteps}'`);
       const timestepSampling = o.timesteps as 'uniform' | 'p2' | undefined;
       const p2Gamma = numOpt('p2-gamma', o.p2Gamma, (x) => x >= 0, 'a number >= 0');
+      const until = intOpt('until', o.until, 1);
+      if (until !== undefined && !stage) throw new UsageError('--until applies to one stage: add --stage vae or --stage unet');
       const logEvery = intOpt('log-every', o.logEvery, 1) ?? 10;
       const log = (s: string) => process.stderr.write(`${s}\n`);
 
@@ -186,6 +190,7 @@ export function register(program: Command): void {
               klWeight,
               cfgDropout,
               ...(s === 'unet' ? { timestepSampling, p2Gamma } : {}),
+              ...(until !== undefined ? { until } : {}),
               checkpointEvery,
               threads,
               signal: controller.signal,
@@ -199,6 +204,7 @@ export function register(program: Command): void {
             reporter.stop();
             const sps = r.secondsPerStep !== null ? `, ${r.secondsPerStep.toFixed(2)} s/step` : '';
             log(`${s}: steps ${r.startStep} -> ${r.completed} of ${r.total}${sps}; last loss ${r.losses.at(-1)?.toFixed(5) ?? '-'}; checkpoint ${r.lastCheckpoint ?? '-'}`);
+            if (!r.aborted && r.completed < r.total) log(`stopped at step ${r.completed} (--until); continue with: steer train shape-world --out ${out} --stage ${s} --resume`);
             if (r.aborted) {
               log(`stopped; continue with: steer train shape-world --out ${out}${stage ? ` --stage ${stage}` : ''} --resume`);
               return;

@@ -112,6 +112,11 @@ export interface TrainStageOptions extends Partial<StageRecipe> {
   timestepSampling?: 'uniform' | 'p2';
   /** gamma of the P2 weighting (default 1). */
   p2Gamma?: number;
+  /**
+   * Stop (with a checkpoint) once this many steps are done, before the schedule's end; a later
+   * `resume` continues on the same schedule. Lets a recipe switch settings at a given step.
+   */
+  until?: number;
   checkpointEvery?: number;
   keepCheckpoints?: number;
   tokenizerDir?: string;
@@ -465,6 +470,8 @@ export async function trainStage(opts: TrainStageOptions): Promise<TrainStageRes
   if (!Number.isInteger(recipe.steps) || recipe.steps < 1) throw new TrainSetupError(`steps must be an integer >= 1, got ${recipe.steps}`);
   if (!Number.isInteger(recipe.batch) || recipe.batch < 1) throw new TrainSetupError(`batch must be an integer >= 1, got ${recipe.batch}`);
   const startStep = ckpt?.step ?? 0;
+  if (opts.until !== undefined && !(Number.isInteger(opts.until) && opts.until > startStep)) throw new TrainSetupError(`until must be an integer step after the current one (${startStep}), got ${opts.until}`);
+  const endStep = Math.min(Math.max(recipe.steps, startStep), opts.until ?? Infinity);
   const B = recipe.batch;
 
   // Models, weights, training graph.
@@ -602,7 +609,7 @@ export async function trainStage(opts: TrainStageOptions): Promise<TrainStageRes
   try {
     result = await runTraining({
       startStep,
-      steps: Math.max(recipe.steps, startStep),
+      steps: endStep,
       step: stepFn,
       checkpointEvery: opts.checkpointEvery ?? 100,
       save: (completed) =>

@@ -122,7 +122,7 @@ describe('Shape World training', () => {
     const base = { ...COMMON, configs: TINY, steps: 4, exportAtEnd: false, graphCacheDir: graphCache() } as const;
     const prep = async (dir: string) => {
       await trainStage({ ...base, out: dir, stage: 'vae', steps: 2 });
-      const r = await trainStage({ ...base, out: dir, stage: 'unet', until: 2 });
+      const r = await trainStage({ ...base, out: dir, stage: 'unet', until: 2, timestepSampling: 'uniform' });
       expect([r.completed, r.total, r.aborted]).toEqual([2, 4, false]);
     };
     const a = join(root, 'p2-a');

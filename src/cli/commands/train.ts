@@ -125,7 +125,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the initial weights and the data order (new runs only)')
     .option('--kl-weight <x>', 'VAE KL weight per latent element (default 1e-5)')
     .option('--cfg-dropout <x>', 'fraction of captions dropped to "" in the unet stage (default 0.1)')
-    .option('--timesteps <how>', 'unet stage: timestep sampling, uniform or p2 (perception-prioritised weighting; a resumed uniform run switches from its next step) (default: the checkpoint\'s, else uniform)')
+    .option('--timesteps <how>', 'unet stage: timestep sampling, uniform or p2 (perception-prioritised weighting; a resumed uniform run switches from its next step) (default: the checkpoint\'s; p2 for a new run)')
     .option('--until <n>', 'stop with a checkpoint after step N, before the end of the schedule (continue later with --resume); needs --stage')
     .option('--p2-gamma <x>', 'gamma of the p2 weighting 1/(1+SNR)^gamma (default 1)')
     .option('--log-every <n>', 'without a terminal: print a progress line every N steps', '10')

@@ -404,7 +404,8 @@ function hyperOf(ckpt: Checkpoint | null): Partial<StageRecipe> & { klWeight?: n
 }
 
 /**
- * The timestep sampling of this call: the option, else the checkpoint's, else uniform. A uniform
+ * The timestep sampling of this call: the option, else the checkpoint's, else the default for a new
+ * run (uniform for a resumed checkpoint that predates the option). A uniform
  * run may switch to P2 once (from its next step, recorded so a resume replays it exactly); any
  * other change would make earlier steps unreproducible and is refused.
  */

@@ -161,6 +161,29 @@ function windowPadEnd(geom: ConvGeom, inS: number[], outS: number[]): number[] {
   return outS.map((o, i) => Math.max(0, (geom.kernel[i]! - 1) * geom.dilations[i]! + (o - 1) * geom.strides[i]! + 1 - geom.padsBegin[i]! - inS[i]!));
 }
 
+/**
+ * The K = prod(kernel) input windows a convolution reads, kernel taps in row-major order: for tap
+ * t the strided slice [starts, ends) of the (begin- and `padEnd`-padded) input along the spatial
+ * axes; `trivial` when that slice is the whole padded input (stride 1, 1x1 kernel).
+ */
+function kernelWindows(geom: ConvGeom, inS: number[], outS: number[], padEnd: number[]): { starts: number[]; ends: number[]; trivial: boolean }[] {
+  const ns = geom.ns;
+  const K = geom.kernel.reduce((a, b) => a * b, 1);
+  const out: { starts: number[]; ends: number[]; trivial: boolean }[] = [];
+  const idx = new Array<number>(ns).fill(0);
+  for (let t = 0; t < K; t++) {
+    const starts = idx.map((k, i) => k * geom.dilations[i]!);
+    const ends = starts.map((st, i) => st + (outS[i]! - 1) * geom.strides[i]! + 1);
+    const trivial = starts.every((st, i) => st === 0 && ends[i] === inS[i]! + geom.padsBegin[i]! + padEnd[i]! && geom.strides[i] === 1);
+    out.push({ starts, ends, trivial });
+    for (let i = ns - 1; i >= 0; i--) {
+      if (++idx[i]! < geom.kernel[i]!) break;
+      idx[i] = 0;
+    }
+  }
+  return out;
+}
+
 /** [N, C, *S] -> [C, N*prod(S)] (a Transpose, memoized per tensor, then a Reshape). */
 function channelMajor(c: RuleContext, x: string, C: number, ns: number): string {
   return c.e.reshape(c.e.transpose(x, [1, 0, ...range(2, 2 + ns)]), [C, -1]);
@@ -182,20 +205,11 @@ function weightGradTaps(c: RuleContext, I: string, O: string, ci: number, co: nu
   let It = e.transpose(I, [0, ...range(2, 2 + ns), 1]); // [N, *inS, ci]
   if (geom.padsBegin.some((p) => p > 0) || padEnd.some((p) => p > 0)) It = e.op('Pad', [It, e.ints([0, ...geom.padsBegin, 0, 0, ...padEnd, 0])]);
   const Om = channelMajor(c, O, co, ns); // [co, N*HW]
-  const cols: string[] = [];
-  const idx = new Array<number>(ns).fill(0);
-  for (let t = 0; t < K; t++) {
-    const starts = idx.map((k, i) => k * geom.dilations[i]!);
-    const ends = starts.map((st, i) => st + (outS[i]! - 1) * geom.strides[i]! + 1);
-    const trivial = starts.every((st, i) => st === 0 && ends[i] === inS[i]! + geom.padsBegin[i]! + padEnd[i]! && geom.strides[i] === 1);
+  const cols = kernelWindows(geom, inS, outS, padEnd).map(({ starts, ends, trivial }) => {
     const win = trivial ? It : e.slice(It, starts, ends, sp, geom.strides);
     const prod = e.op('Gemm', [Om, e.reshape(win, [-1, ci])]); // [co, ci]
-    cols.push(K === 1 ? prod : e.unsqueeze(prod, [2]));
-    for (let i = ns - 1; i >= 0; i--) {
-      if (++idx[i]! < geom.kernel[i]!) break;
-      idx[i] = 0;
-    }
-  }
+    return K === 1 ? prod : e.unsqueeze(prod, [2]);
+  });
   const w = K === 1 ? cols[0]! : e.op('Concat', cols, { axis: 2 }); // [co, ci, K]
   return e.reshape(w, [co, ci, ...geom.kernel]);
 }
@@ -234,23 +248,13 @@ function weightGradIm2col(c: RuleContext, I: string, O: string, ci: number, co: 
   const K = geom.kernel.reduce((a, b) => a * b, 1);
   const HW = outS.reduce((a, b) => a * b, 1);
   // Pad I so every window read is in range.
-  const need = outS.map((o, i) => (geom.kernel[i]! - 1) * geom.dilations[i]! + (o - 1) * geom.strides[i]! + 1);
-  const padEnd = need.map((n, i) => Math.max(0, n - geom.padsBegin[i]! - inS[i]!));
+  const padEnd = windowPadEnd(geom, inS, outS);
   let Ip = I;
   if (geom.padsBegin.some((p) => p > 0) || padEnd.some((p) => p > 0)) Ip = e.op('Pad', [I, e.ints([0, 0, ...geom.padsBegin, 0, 0, ...padEnd])]);
-  const taps: string[] = [];
-  const idx = new Array<number>(ns).fill(0);
-  for (let t = 0; t < K; t++) {
-    const starts = idx.map((k, i) => k * geom.dilations[i]!);
-    const ends = starts.map((st, i) => st + (outS[i]! - 1) * geom.strides[i]! + 1);
-    const trivial = starts.every((st, i) => st === 0 && ends[i] === inS[i]! + geom.padsBegin[i]! + padEnd[i]! && geom.strides[i] === 1);
+  const taps = kernelWindows(geom, inS, outS, padEnd).map(({ starts, ends, trivial }) => {
     const sl = trivial ? Ip : e.slice(Ip, starts, ends, sp, geom.strides);
-    taps.push(K === 1 ? sl : e.unsqueeze(sl, [2]));
-    for (let i = ns - 1; i >= 0; i--) {
-      if (++idx[i]! < geom.kernel[i]!) break;
-      idx[i] = 0;
-    }
-  }
+    return K === 1 ? sl : e.unsqueeze(sl, [2]);
+  });
   const col = K === 1 ? taps[0]! : e.op('Concat', taps, { axis: 2 }); // [N, G*ci, K, *outS]
   const X = e.reshape(col, [-1, G, ci * K, HW]);
   const Ot = e.transpose(e.reshape(O, [-1, G, co, HW]), [0, 1, 3, 2]); // [N, G, HW, co]

@@ -7,6 +7,7 @@ import { Net, buildUNet } from './blocks.ts';
 import { probeShapes } from '../../src/engine/onnx/autodiff/probe.ts';
 import { GradientRunner } from '../../src/engine/onnx/autodiff/runner.ts';
 import { tensorValues } from '../../src/engine/onnx/model.ts';
+import { NORM_GRAD } from '../../src/engine/onnx/autodiff/rules/nn.ts';
 
 const TOL = 1e-2; // composites: FD truncation error grows with depth (ops alone pass at 2e-3)
 function ok(r: { errors: Record<string, number> }, label = '') {
@@ -139,6 +140,54 @@ describe('engine properties', () => {
     expect(ln.length).toBe(1);
     expect(ln[0]!.output.filter((o) => o).length).toBe(3);
     expect(gm.graph!.node.some((n) => n.opType === 'ReduceMean' && n.input[0] === 'x')).toBe(false);
+  });
+
+  it('GroupNorm pattern: the backward reads the statistics of a rebuilt forward, not recomputed ones; outputs unchanged', async () => {
+    const m = blockModel((n) => n.groupNorm('x', 8, 4, 'gn'), { x: [2, 8, 5, 5] });
+    const x = randn([2, 8, 5, 5], 3, 'float32', 2);
+    const ref = (await (await createSession(m)).run({ x })).y!.data as Float32Array;
+    const saved = NORM_GRAD.stats;
+    try {
+      const grads: Float32Array[] = [];
+      for (const stats of ['forward', 'recompute'] as const) {
+        NORM_GRAD.stats = stats;
+        const gm = await differentiate(m, { of: 'y', wrt: ['x'], keep: ['y'] });
+        const count = (op: string) => gm.graph!.node.filter((n) => n.opType === op).length;
+        // forward: one normalization node; statistics recomputed only in 'recompute' mode
+        expect(count('InstanceNormalization') + count('LayerNormalization'), stats).toBe(1);
+        expect(count('LayerNormalization'), stats).toBe(stats === 'forward' ? 1 : 0);
+        expect(count('ReduceMean'), stats).toBe(stats === 'forward' ? 2 : 4);
+        const s = await createSession(gm);
+        const r = await s.run({ x });
+        await s.release();
+        const y = r.y!.data as Float32Array;
+        for (let i = 0; i < y.length; i++) expect(Math.abs(y[i]! - ref[i]!), `${stats} y[${i}]`).toBeLessThan(1e-5);
+        grads.push(r.x_grad!.data as Float32Array);
+      }
+      for (let i = 0; i < grads[0]!.length; i++) expect(Math.abs(grads[0]![i]! - grads[1]![i]!)).toBeLessThan(1e-4);
+      NORM_GRAD.stats = 'forward';
+      ok(await gradcheck(m, { wrt: ['x', 'gn.weight', 'gn.bias'], samples: 8 }), 'GN forward stats');
+    } finally {
+      NORM_GRAD.stats = saved;
+    }
+  });
+
+  it('SiLU x * Sigmoid(x) (either order) folds the Sigmoid path; other consumers of Sigmoid(x) still count', async () => {
+    for (const order of ['xs', 'sx'] as const) {
+      for (const extraUse of [false, true]) {
+        const g = new GraphBuilder({ opset: 17 });
+        const x = g.input('x', 'float32', [2, 5]);
+        const s = g.op('Sigmoid', [x]);
+        const y = g.op('Mul', order === 'xs' ? [x, s] : [s, x]);
+        // extraUse: s also feeds the output directly, so its own gradient path must survive
+        g.output(extraUse ? g.op('Add', [y, g.op('Mul', [s, s])]) : y, 'y');
+        const r = await gradcheck(g.toModel(), { wrt: ['x'], feeds: { x: randn([2, 5], 5, 'float32', 2) } });
+        expect(r.errors.x, `${order}${extraUse ? ' + s*s' : ''}`).toBeLessThan(2e-3);
+        const subs = r.gradModel.graph!.node.filter((n) => n.opType === 'Sub' && n.name.startsWith('grad/')).length;
+        // folded: one Sub (y - y*s); the Sigmoid rule's 1 - s only when s has another consumer
+        expect(subs, `${order}${extraUse ? ' + s*s' : ''}`).toBe(extraUse ? 2 : 1);
+      }
+    }
   });
 
   it('prunes what neither gradients nor kept outputs need', async () => {

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder, type Attrs } from '../../src/engine/onnx/builder.ts';
 import type { DType } from '../../src/engine/onnx/model.ts';
 import { gradcheck, randAway, randn } from './gradcheck.ts';
+import { differentiate } from '../../src/engine/onnx/autodiff/index.ts';
+import { createSession } from '../../src/engine/onnx/session.ts';
 import type { HostTensor } from '../../src/engine/onnx/session.ts';
 
 const TOL: Record<string, number> = { float32: 2e-3, float64: 1e-5 };
@@ -56,15 +58,33 @@ describe('elementwise binary ops with broadcasting', () => {
     expect(r.errors.x).toBeLessThan(TOL.float32!);
   });
 
-  it('Pow with constant exponent (scalar and broadcast)', async () => {
-    for (const exp of [[2], [0.5, 1.5, 3]]) {
-      const g = new GraphBuilder({ opset: 17 });
-      const x = g.input('x', 'float32', [2, 3]);
-      const e = g.initializer('e', Float32Array.from(exp), exp.length === 1 ? [] : [3]);
-      g.output(g.op('Pow', [x, e]), 'y');
-      const r = await gradcheck(g.toModel(), { wrt: ['x'], feeds: { x: positive([2, 3], 3) } });
-      expect(r.errors.x).toBeLessThan(1e-2);
+  it('Pow with constant exponent (folded scalars, Constant node, broadcast)', async () => {
+    // 2, 1, 0.5, -1, 3 and 1.5 take the folded derivatives; [0.5, 1.5, 3] the generic Pow rule
+    for (const exp of [[2], [1], [0.5], [-1], [3], [1.5], [0], [0.5, 1.5, 3]]) {
+      for (const viaConstantNode of [false, true]) {
+        const g = new GraphBuilder({ opset: 17 });
+        const x = g.input('x', 'float64', [2, 3]);
+        const dims = exp.length === 1 ? [] : [3];
+        const e = viaConstantNode ? g.constant(Float64Array.from(exp), dims) : g.initializer('e', Float64Array.from(exp), dims);
+        g.output(g.op('Pow', [x, e]), 'y', 'float64');
+        const r = await gradcheck(g.toModel(), { wrt: ['x'], feeds: { x: positive([2, 3], 3, 'float64') } });
+        expect(r.errors.x, `exponent ${exp.join(',')}${viaConstantNode ? ' (Constant)' : ''}`).toBeLessThan(1e-5);
+        if (exp.length === 1 && exp[0] !== 1.5) expect(r.gradModel.graph!.node.filter((n) => n.opType === 'Pow').length, `exponent ${exp[0]}: only the forward Pow`).toBe(1);
+      }
     }
+  });
+
+  it('Pow with an exponent fed as a graph input is not folded to its probed value', async () => {
+    const g = new GraphBuilder({ opset: 17 });
+    const x = g.input('x', 'float32', [4]);
+    const e = g.input('e', 'float32', []);
+    g.output(g.op('Pow', [x, e]), 'y');
+    const xs = Float32Array.of(0.5, 1, 1.5, 2);
+    const gm = await differentiate(g.toModel(), { of: 'y', wrt: ['x'], probeFeeds: { x: { data: xs, dims: [4] }, e: { data: Float32Array.of(2), dims: [] } } });
+    const s = await createSession(gm);
+    const out = (await s.run({ x: { data: xs, dims: [4] }, e: { data: Float32Array.of(3), dims: [] } })).x_grad!.data as Float32Array;
+    await s.release();
+    xs.forEach((v, i) => expect(out[i]).toBeCloseTo(3 * v * v, 4));
   });
 
   it('Pow with both operands differentiated', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, float, type Attrs } from '../../src/engine/onnx/builder.ts';
 import { gradcheck, opTypes, randn } from './gradcheck.ts';
-import { CONV_GRAD } from '../../src/engine/onnx/autodiff/rules/nn.ts';
+import { CONV_GRAD, NORM_GRAD } from '../../src/engine/onnx/autodiff/rules/nn.ts';
 
 const TOL = 2e-3;
 
@@ -85,14 +85,28 @@ describe('convolutions', () => {
 });
 
 describe('normalizations', () => {
-  it('InstanceNormalization', async () => {
-    const g = new GraphBuilder({ opset: 17 });
-    const x = g.input('x', 'float32', [2, 3, 4, 4]);
-    const s = g.initializer('s', f32([3], 1, 1), [3]);
-    const b = g.initializer('b', f32([3], 2), [3]);
-    g.output(g.op('InstanceNormalization', [x, s, b], { epsilon: float(1e-5) }), 'y');
-    await expectOk(await gradcheck(g.toModel(), { wrt: ['x', 's', 'b'], samples: 8 }), 'IN');
-  });
+  // opset 13: statistics recomputed in the backward; 17: forward rebuilt around LayerNormalization
+  // (affine step kept for a non-unit scale); both modes at 17. (onnxruntime has no float64
+  // InstanceNormalization kernel, so float32 only.)
+  for (const [opset, stats] of [[13, 'forward'], [17, 'forward'], [17, 'recompute']] as const) {
+    const dtype = 'float32';
+    it(`InstanceNormalization opset ${opset} (${stats} statistics)`, async () => {
+      const g = new GraphBuilder({ opset });
+      const x = g.input('x', dtype, [2, 3, 4, 4]);
+      const s = g.initializer('s', randn([3], 1, dtype, 1).data as Float32Array, [3], dtype);
+      const b = g.initializer('b', randn([3], 2, dtype, 0.5).data as Float32Array, [3], dtype);
+      g.output(g.op('InstanceNormalization', [x, s, b], { epsilon: float(1e-5) }), 'y', dtype);
+      const saved = NORM_GRAD.stats;
+      NORM_GRAD.stats = stats;
+      try {
+        const r = await gradcheck(g.toModel(), { wrt: ['x', 's', 'b'], samples: 8 });
+        await expectOk(r, 'IN');
+        expect(r.gradModel.graph!.node.some((n) => n.opType === 'LayerNormalization')).toBe(opset >= 17 && stats === 'forward');
+      } finally {
+        NORM_GRAD.stats = saved;
+      }
+    });
+  }
 
   for (const [axis, shape, ps] of [[-1, [2, 3, 8], [8]], [1, [2, 3, 4], [3, 4]]] as const) {
     it(`LayerNormalization axis=${axis}`, async () => {
@@ -106,15 +120,25 @@ describe('normalizations', () => {
   }
 
   for (const opset of [18, 21]) {
-    it(`GroupNormalization opset ${opset}`, async () => {
-      const g = new GraphBuilder({ opset });
-      const x = g.input('x', 'float32', [2, 4, 3, 3]);
-      const n = opset >= 21 ? 4 : 2;
-      const s = g.initializer('s', f32([n], 1, 1), [n]);
-      const b = g.initializer('b', f32([n], 2), [n]);
-      g.output(g.op('GroupNormalization', [x, s, b], { num_groups: 2, epsilon: float(1e-5) }), 'y');
-      await expectOk(await gradcheck(g.toModel(), { wrt: ['x', 's', 'b'], samples: 8 }), 'GN');
-    });
+    for (const stats of ['forward', 'recompute'] as const) {
+      it(`GroupNormalization opset ${opset} (${stats} statistics)`, async () => {
+        const g = new GraphBuilder({ opset });
+        const x = g.input('x', 'float32', [2, 4, 3, 3]);
+        const n = opset >= 21 ? 4 : 2;
+        const s = g.initializer('s', f32([n], 1, 1), [n]);
+        const b = g.initializer('b', f32([n], 2), [n]);
+        g.output(g.op('GroupNormalization', [x, s, b], { num_groups: 2, epsilon: float(1e-5) }), 'y');
+        const saved = NORM_GRAD.stats;
+        NORM_GRAD.stats = stats;
+        try {
+          const r = await gradcheck(g.toModel(), { wrt: ['x', 's', 'b'], samples: 8 });
+          await expectOk(r, 'GN');
+          expect(r.gradModel.graph!.node.some((m) => m.opType === 'GroupNormalization')).toBe(stats === 'recompute');
+        } finally {
+          NORM_GRAD.stats = saved;
+        }
+      });
+    }
   }
 
   it('BatchNormalization (inference) w.r.t. x, scale, B, mean, var', async () => {

@@ -92,6 +92,13 @@ export class Emitter {
     return this.opN(opType, inputs, 1, attrs)[0]!;
   }
 
+  /** Emits one node writing the given (existing) output names, e.g. a forward tensor being rebuilt. */
+  opTo(opType: string, inputs: readonly (string | undefined)[], outputs: readonly string[], attrs: Attrs = {}): void {
+    const attribute: AttributeProto[] = [];
+    for (const [k, v] of Object.entries(attrs)) if (v !== undefined) attribute.push(makeAttribute(k, v));
+    this.nodes.push(create(NodeProtoSchema, { opType, name: this.fresh(opType), input: inputs.map((i) => i ?? ''), output: [...outputs], attribute }));
+  }
+
   /** A constant tensor (as an initializer), deduplicated. */
   constant(values: readonly number[], dtype: DType, dims: readonly number[] = [values.length]): string {
     const key = `${dtype}:${dims.join('x')}:${values.join(',')}`;
@@ -234,10 +241,29 @@ export interface RuleContext {
   dtype(name: string): DType;
   /** Static values of a small integer tensor (initializer, Constant, or probed). */
   value(name: string): number[] | undefined;
+  /** Values of a small tensor that is a true constant (an initializer not fed as an input, or a
+   * Constant node's output); undefined otherwise, even where a probe saw a value. */
+  constValue(name: string): number[] | undefined;
+  /** The forward node producing a tensor (undefined for graph inputs and initializers). */
+  producer(name: string): NodeProto | undefined;
   /** Makes the forward node produce its optional output `index` (e.g. LayerNorm's Mean); returns its name. */
   forwardOutput(index: number): string;
+  /**
+   * Replaces the forward node by the nodes `build` emits (through `e`, in the forward's place), which
+   * must write every output of the node that is used; lets a rule rebuild the forward so that it
+   * also yields what the backward needs (e.g. normalization statistics) instead of recomputing it.
+   * `build` must not use the Emitter's memoized helpers (shapeOf, transpose, reshapeLike,
+   * zerosLike, onesLike): their cached nodes could sit in the backward part of the graph.
+   */
+  replaceForward(build: () => void): void;
   fail(detail: string): never;
 }
+
+/**
+ * Returned by a rule for an input whose contribution it has already folded into another input's
+ * gradient (e.g. SiLU's x * Sigmoid(x): the Sigmoid path is folded into x's gradient).
+ */
+export const FOLDED = '\u0000folded';
 
 /** A gradient rule returns, for each input, the name of its gradient (or undefined for none). */
 export type GradRule = (ctx: RuleContext) => (string | undefined)[];

@@ -15,7 +15,9 @@
  *     reaches `of`.
  *  3. Reverse sweep over on-path nodes in reverse topological order; each op's rule (rules/*.ts)
  *     emits backward nodes that read the forward activations by name (nothing is recomputed;
- *     LayerNormalization/MaxPool get their optional Mean/InvStdDev/Indices outputs switched on).
+ *     LayerNormalization/MaxPool get their optional Mean/InvStdDev/Indices outputs switched on;
+ *     from opset 17 Instance/GroupNormalization are rebuilt around a LayerNormalization that
+ *     outputs its statistics, see rules/nn.ts).
  *     Gradients flowing into one tensor from several consumers are added with Sum.
  *  4. Prune: only nodes and initializers the requested outputs need are kept.
  * The result uses only ai.onnx operators at the model's own opset (13 to 21).
@@ -25,7 +27,7 @@ import { NodeProtoSchema, type ModelProto, type NodeProto, type GraphProto } fro
 import { makeValueInfo } from '../builder.ts';
 import { cloneModel, isFloatDtype, onnxOpset, onnxToDtype, type DType } from '../model.ts';
 import type { HostTensor } from '../session.ts';
-import { AttrReader, Emitter, GradientError, UnsupportedOpError, type GradRule, type RuleContext } from './context.ts';
+import { AttrReader, Emitter, FOLDED, GradientError, UnsupportedOpError, type GradRule, type RuleContext } from './context.ts';
 import { probeShapes, valueInfoShape, type TensorInfo } from './probe.ts';
 import { RULES, NON_DIFFERENTIABLE } from './rules/index.ts';
 
@@ -159,6 +161,14 @@ export async function differentiate(model: ModelProto, opts: DifferentiateOption
 
   // Static values of small int tensors: initializers/Constant nodes are in the probe info already.
   const valueOf = (name: string): number[] | undefined => info.get(name)?.value;
+  // True constants: initializers still initializers after promotion, and Constant node outputs.
+  const constNames = new Set<string>(g.initializer.map((t) => t.name));
+  for (const n of nodes) if (n.opType === 'Constant' && (n.domain === '' || n.domain === 'ai.onnx')) n.output.forEach((o) => o && constNames.add(o));
+  const constValueOf = (name: string): number[] | undefined => (constNames.has(name) ? valueOf(name) : undefined);
+  const producerOf = new Map<string, NodeProto>();
+  for (const n of nodes) for (const o of n.output) if (o) producerOf.set(o, n);
+  // Forward nodes a rule rebuilt (RuleContext.replaceForward).
+  const replaced = new Map<NodeProto, NodeProto[]>();
 
   // Activity analysis (forward).
   const active = new Set<string>(opts.wrt);
@@ -234,6 +244,19 @@ export async function differentiate(model: ModelProto, opts: DifferentiateOption
       shape: (name) => ctx.info(name).shape,
       dtype: (name) => ctx.info(name).dtype,
       value: valueOf,
+      constValue: constValueOf,
+      producer: (name) => producerOf.get(name),
+      replaceForward: (build) => {
+        const start = e.nodes.length;
+        const prefix = e.prefix;
+        e.prefix = n.name || n.opType;
+        try {
+          build();
+        } finally {
+          e.prefix = prefix;
+        }
+        replaced.set(n, e.nodes.splice(start));
+      },
       forwardOutput: (index) => {
         while (n.output.length <= index) n.output.push('');
         if (!n.output[index]) {
@@ -252,7 +275,7 @@ export async function differentiate(model: ModelProto, opts: DifferentiateOption
       if (!inp || !active.has(inp)) return;
       // A needed gradient the rule does not provide would silently be zero: refuse instead.
       if (!gk) throw new UnsupportedOpError(n.opType, n.name, `the gradient with respect to input ${k} ('${inp}') is not implemented`);
-      addGrad(inp, gk);
+      if (gk !== FOLDED) addGrad(inp, gk);
     });
   }
 
@@ -277,7 +300,7 @@ export async function differentiate(model: ModelProto, opts: DifferentiateOption
   }
 
   // Assemble and prune.
-  const allNodes = [...nodes, ...e.nodes];
+  const allNodes = [...nodes.flatMap((n) => replaced.get(n) ?? [n]), ...e.nodes];
   const needed = new Set(outputs.map((o) => o.name));
   const keepNodes: NodeProto[] = [];
   for (let i = allNodes.length - 1; i >= 0; i--) {

@@ -3,7 +3,7 @@
  * Notation: x inputs, y = output, g = dL/dy; each rule returns dL/dx per input. Broadcast inputs
  * get their gradient summed over the broadcast axes (Emitter.unbroadcast).
  */
-import type { GradRule, RuleContext } from '../context.ts';
+import { FOLDED, type GradRule, type RuleContext } from '../context.ts';
 
 /** g reduced to input k's shape. */
 function unb(c: RuleContext, grad: string, k: number): string {
@@ -23,12 +23,38 @@ function mask(c: RuleContext, m: string, g: string): string {
   return c.e.op('Where', [m, g, k(c, 0)]);
 }
 
+/**
+ * SiLU as exported, y = x * Sigmoid(x) (either operand order, same shapes): the gradient of x
+ * through both factors in one expression, g * (s + y - y*s), 4 elementwise passes instead of the
+ * 6 of the Mul and Sigmoid rules applied separately (Mul, Mul, Sub, Mul, Mul, Sum); the Sigmoid
+ * operand gets FOLDED (other consumers of s still reach x through the Sigmoid rule).
+ */
+function siluGrad(c: RuleContext): (string | undefined)[] | undefined {
+  const [a, b] = c.inputs as [string, string];
+  const sigIdx = [b, a].findIndex((v, i) => {
+    const p = c.producer(v);
+    return p?.opType === 'Sigmoid' && (p.domain === '' || p.domain === 'ai.onnx') && p.input[0] === (i === 0 ? a : b);
+  });
+  if (sigIdx < 0) return undefined;
+  const s = sigIdx === 0 ? b : a;
+  const x = sigIdx === 0 ? a : b;
+  const ys = c.shape(c.outputs[0]!);
+  if (!c.needs[sigIdx === 0 ? 0 : 1] || [c.shape(x), c.shape(s)].some((sh) => sh.length !== ys.length || sh.some((d, i) => d !== ys[i]))) return undefined;
+  const e = c.e;
+  const y = c.outputs[0]!;
+  const d = e.op('Add', [s, e.op('Sub', [y, e.op('Mul', [y, s])])]);
+  const gx = e.op('Mul', [c.gy[0]!, d]);
+  return sigIdx === 0 ? [gx, FOLDED] : [FOLDED, gx];
+}
+
 export const ELEMENTWISE_RULES: Record<string, GradRule> = {
   Add: (c) => [c.needs[0] ? unb(c, c.gy[0]!, 0) : undefined, c.needs[1] ? unb(c, c.gy[0]!, 1) : undefined],
   Sub: (c) => [c.needs[0] ? unb(c, c.gy[0]!, 0) : undefined, c.needs[1] ? unb(c, c.e.op('Neg', [c.gy[0]!]), 1) : undefined],
   Mul: (c) => {
     const [a, b] = c.inputs as [string, string];
     const g = c.gy[0]!;
+    const silu = siluGrad(c);
+    if (silu) return silu;
     return [c.needs[0] ? unb(c, c.e.op('Mul', [g, b]), 0) : undefined, c.needs[1] ? unb(c, c.e.op('Mul', [g, a]), 1) : undefined];
   },
   // y = a / b: da = g / b, db = -g * y / b
@@ -52,14 +78,33 @@ export const ELEMENTWISE_RULES: Record<string, GradRule> = {
     const from = c.dtype(c.inputs[0]!);
     return [c.e.op('Cast', [c.gy[0]!], { to: from === 'float64' ? 11 : from === 'float16' ? 10 : 1 })];
   },
-  // y = a^b: da = g * b * a^(b-1); db = g * y * log(a)
+  // y = a^b: da = g * b * a^(b-1); db = g * y * log(a). A constant scalar exponent (initializer or
+  // Constant, the usual x^2 of an exported LayerNorm/variance) is folded: b = 2 gives g * 2a
+  // instead of a generic Pow(a, 1) per element; 1, 0.5, -1 and other values likewise.
   Pow: (c) => {
     const [a, b] = c.inputs as [string, string];
     const g = c.gy[0]!;
-    let bf = b;
-    if (c.dtype(b) !== dt(c)) bf = c.e.op('Cast', [b], { to: dt(c) === 'float64' ? 11 : dt(c) === 'float16' ? 10 : 1 });
-    const da = c.needs[0] ? unb(c, c.e.op('Mul', [g, c.e.op('Mul', [bf, c.e.op('Pow', [a, c.e.op('Sub', [bf, k(c, 1)])])])]), 0) : undefined;
-    const db = c.needs[1] ? unb(c, c.e.op('Mul', [g, c.e.op('Mul', [c.outputs[0]!, c.e.op('Log', [a])])]), 1) : undefined;
+    const e = c.e;
+    const pv = c.needs[1] ? undefined : c.constValue(b);
+    const p = pv && pv.length > 0 && pv.every((v) => v === pv[0]) && c.shape(b).length <= c.shape(a).length ? pv[0]! : undefined;
+    let da: string | undefined;
+    if (c.needs[0] && p !== undefined) {
+      const y = c.outputs[0]!;
+      let d: string | undefined; // dy/da, or undefined for 1
+      if (p === 1) d = undefined;
+      else if (p === 0) d = e.op('Mul', [a, k(c, 0)]); // zero, NaN where a is (as b * a^(b-1) would be)
+      else if (p === 2) d = e.op('Mul', [a, k(c, 2)]);
+      else if (p === 0.5) d = e.op('Div', [k(c, 0.5), y]);
+      else if (p === -1) d = e.op('Neg', [e.op('Mul', [y, y])]);
+      else if (p === 3) d = e.op('Mul', [e.op('Mul', [a, a]), k(c, 3)]);
+      else d = e.op('Mul', [e.op('Pow', [a, k(c, p - 1)]), k(c, p)]);
+      da = unb(c, d ? e.op('Mul', [g, d]) : g, 0);
+    } else if (c.needs[0]) {
+      let bf = b;
+      if (c.dtype(b) !== dt(c)) bf = e.op('Cast', [b], { to: dt(c) === 'float64' ? 11 : dt(c) === 'float16' ? 10 : 1 });
+      da = unb(c, e.op('Mul', [g, e.op('Mul', [bf, e.op('Pow', [a, e.op('Sub', [bf, k(c, 1)])])])]), 0);
+    }
+    const db = c.needs[1] ? unb(c, e.op('Mul', [g, e.op('Mul', [c.outputs[0]!, e.op('Log', [a])])]), 1) : undefined;
     return [da, db];
   },
   // y = sqrt(x): dx = g * 0.5 / y

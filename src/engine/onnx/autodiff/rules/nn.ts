@@ -5,6 +5,7 @@
 import type { GradRule, RuleContext } from '../context.ts';
 import type { DType } from '../../model.ts';
 import { float, type Attrs } from '../../builder.ts';
+import { makeTensor } from '../../model.ts';
 
 const dt = (c: RuleContext) => c.dtype(c.outputs[0]!);
 const onnxType = (d: DType) => (d === 'float64' ? 11 : d === 'float16' ? 10 : 1);
@@ -290,6 +291,52 @@ function normBackward(c: RuleContext, gh: string, xhat: string, inv: string, axe
   return e.op('Mul', [inv, e.op('Sub', [e.op('Sub', [gh, m1]), e.op('Mul', [xhat, m2])])]);
 }
 
+/**
+ * Where the Instance/GroupNormalization backward gets its statistics: 'forward' (default; opset
+ * >= 17) rebuilds the forward node around a LayerNormalization that outputs them; 'recompute'
+ * recomputes mean and 1/std in the backward (always so below opset 17). Exported so tests and
+ * benchmarks exercise both.
+ */
+export const NORM_GRAD: { stats: 'forward' | 'recompute' } = { stats: 'forward' };
+
+/** True when every value is `v` (values known). */
+function isFill(values: number[] | undefined, v: number): boolean {
+  return !!values && values.length > 0 && values.every((x) => x === v);
+}
+
+/**
+ * Rebuilds the forward normalization (in the node's place; opset >= 17) as a LayerNormalization
+ * over the axes from `axis` of x (first reshaped to `reshape` when given; `rank` is the rank it
+ * then has), with unit scale, no bias and its Mean and InvStdDev outputs switched on, so the
+ * backward reads the forward's own normalized tensor and 1/std instead of recomputing them.
+ * `finish(xhat)` emits what maps the normalized tensor to the node's output (writing the node's
+ * output name) and returns true, or returns false when the normalized tensor is the output itself.
+ * Statistics are kept in float32 (float64 for float64 data), as the node computes them; inv is
+ * returned in the data type.
+ */
+function normalizeWithStats(c: RuleContext, x: string, rank: number, axis: number, eps: number, d: DType, finish: (xhat: string) => boolean, reshape?: number[]): { xhat: string; inv: string } {
+  const e = c.e;
+  let xhat = '';
+  let inv = '';
+  c.replaceForward(() => {
+    const xr = reshape ? e.reshape(x, reshape) : x;
+    const one = makeTensor('value', d === 'float64' ? Float64Array.of(1) : d === 'float16' ? Uint16Array.of(0x3c00) : Float32Array.of(1), [1], d);
+    const ones = e.op('ConstantOfShape', [e.op('Slice', [e.op('Shape', [xr]), e.ints([axis]), e.ints([rank])])], { value: one });
+    const normalized = e.fresh('normalized');
+    inv = e.fresh('inv_std');
+    e.opTo('LayerNormalization', [xr, ones], [normalized, e.fresh('mean'), inv], { axis, epsilon: float(eps), stash_type: d === 'float64' ? 11 : 1 });
+    xhat = normalized;
+    if (!finish(normalized)) {
+      // the normalized tensor is the output: write it under the output's name
+      const last = e.nodes[e.nodes.length - 1]!;
+      last.output[0] = c.outputs[0]!;
+      xhat = c.outputs[0]!;
+    }
+  });
+  if (d === 'float16') inv = e.op('Cast', [inv], { to: onnxType(d) });
+  return { xhat, inv };
+}
+
 /** Mean and 1/sqrt(var + eps) of x over axes (keepdims). */
 function moments(c: RuleContext, x: string, axes: number[], eps: number, d: DType): { mean: string; inv: string } {
   const e = c.e;
@@ -391,16 +438,34 @@ export const NN_RULES: Record<string, GradRule> = {
     return [dx, dw, db];
   },
   // y = scale * (x - mean) / sqrt(var + eps) + B with statistics over the spatial axes per (n, c).
+  // From opset 17 the forward is rebuilt as a LayerNormalization over the spatial axes (see
+  // normalizeWithStats); below, the statistics are recomputed in the backward.
   InstanceNormalization: (c) => {
-    const [x, scale] = c.inputs as [string, string, string];
+    const [x, scale, bias] = c.inputs as [string, string, string];
     const xs = c.shape(x);
+    const ns = xs.length - 2;
     const axes = range(2, xs.length);
     const d = dt(c);
     const e = c.e;
     const g = c.gy[0]!;
-    const { mean, inv } = moments(c, x, axes, c.attr.float('epsilon', 1e-5), d);
-    const xhat = e.op('Mul', [e.op('Sub', [x, mean]), inv]);
-    const dx = c.needs[0] ? normBackward(c, e.op('Mul', [g, perChannel(c, scale, axes.length)]), xhat, inv, axes) : undefined;
+    const eps = c.attr.float('epsilon', 1e-5);
+    let xhat: string;
+    let inv: string;
+    // A unit scale and zero bias (PyTorch's GroupNorm export) need no affine step either way.
+    const unitScale = isFill(c.constValue(scale), 1);
+    const unit = unitScale && isFill(c.constValue(bias), 0);
+    if (c.opset >= 17 && NORM_GRAD.stats === 'forward') {
+      ({ xhat, inv } = normalizeWithStats(c, x, xs.length, 2, eps, d, (xh) => {
+        if (unit) return false;
+        e.opTo('Add', [e.op('Mul', [xh, perChannel(c, scale, ns)]), perChannel(c, bias, ns)], [c.outputs[0]!]);
+        return true;
+      }));
+    } else {
+      const m = moments(c, x, axes, eps, d);
+      inv = m.inv;
+      xhat = e.op('Mul', [e.op('Sub', [x, m.mean]), inv]);
+    }
+    const dx = c.needs[0] ? normBackward(c, unitScale ? g : e.op('Mul', [g, perChannel(c, scale, ns)]), xhat, inv, axes) : undefined;
     const dscale = c.needs[1] ? e.reduceSum(e.op('Mul', [g, xhat]), [0, ...axes], false) : undefined;
     const dB = c.needs[2] ? e.reduceSum(g, [0, ...axes], false) : undefined;
     return [dx, dscale, dB];
@@ -430,7 +495,7 @@ export const NN_RULES: Record<string, GradRule> = {
   },
   // GroupNormalization: opset 18 scale/bias per group ([G]), opset 21 per channel ([C]); told apart by shape.
   GroupNormalization: (c) => {
-    const [x, scale] = c.inputs as [string, string, string];
+    const [x, scale, bias] = c.inputs as [string, string, string];
     const xs = c.shape(x);
     const C = xs[1]!;
     const G = c.attr.int('num_groups', 1);
@@ -439,14 +504,31 @@ export const NN_RULES: Record<string, GradRule> = {
     const e = c.e;
     const g = c.gy[0]!;
     const perGroup = c.shape(scale)[0] !== C || (G === C && c.opset < 21);
-    const xg = e.reshape(x, [0, G, -1]);
-    const { mean, inv } = moments(c, xg, [2], c.attr.float('epsilon', 1e-5), d);
-    const xhatG = e.op('Mul', [e.op('Sub', [xg, mean]), inv]);
-    const xhat = e.reshapeLike(xhatG, x);
     const toChannels = (v: string) => (perGroup ? e.reshape(e.op('Expand', [e.reshape(v, [G, 1]), e.ints([G, C / G])]), [C]) : v);
+    // The forward is rebuilt as Reshape -> LayerNormalization (statistics out) -> Reshape -> affine.
+    let xhatG = '';
+    let xhat = '';
+    let scaleC = '';
+    let inv = '';
+    if (NORM_GRAD.stats === 'forward') {
+      ({ inv } = normalizeWithStats(c, x, 3, 2, c.attr.float('epsilon', 1e-5), d, (xh) => {
+        xhatG = xh;
+        xhat = e.op('Reshape', [xh, e.op('Shape', [x])]);
+        scaleC = perChannel(c, toChannels(scale), ns);
+        e.opTo('Add', [e.op('Mul', [xhat, scaleC]), perChannel(c, toChannels(bias), ns)], [c.outputs[0]!]);
+        return true;
+      }, [0, G, -1]));
+    } else {
+      const xg = e.reshape(x, [0, G, -1]);
+      const m = moments(c, xg, [2], c.attr.float('epsilon', 1e-5), d);
+      inv = m.inv;
+      xhatG = e.op('Mul', [e.op('Sub', [xg, m.mean]), inv]);
+      xhat = e.reshapeLike(xhatG, x);
+      scaleC = perChannel(c, toChannels(scale), ns);
+    }
     let dx: string | undefined;
     if (c.needs[0]) {
-      const gh = e.op('Mul', [g, perChannel(c, toChannels(scale), ns)]);
+      const gh = e.op('Mul', [g, scaleC]);
       dx = e.reshapeLike(normBackward(c, e.reshape(gh, [0, G, -1]), xhatG, inv, [2]), x);
     }
     const fromChannels = (v: string) => (perGroup ? e.reduceSum(e.reshape(v, [G, C / G]), [1], false) : v);

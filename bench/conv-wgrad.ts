@@ -146,6 +146,36 @@ const CANDIDATES: Record<string, Build> = {
     const r = K === 1 ? t[0]! : g.op('Concat', t.map((x) => g.op('Unsqueeze', [x, i64(g, [2])])), { axis: 2 });
     return reshape(g, r, [sh.co, sh.ci, sh.k, sh.k]);
   },
+  // channels-last windows concatenated on the channel axis ([N, Ho, Wo, K*ci]), one Gemm, small transpose
+  cat_nhwc: (g, I, O, sh, Ho) => {
+    const K = sh.k * sh.k;
+    const It = transpose(g, I, [0, 2, 3, 1]);
+    const need = (sh.k - 1) + (Ho - 1) * sh.s + 1;
+    const pe = Math.max(0, need - sh.p - sh.H);
+    const Ip = sh.p === 0 && pe === 0 ? It : g.op('Pad', [It, i64(g, [0, sh.p, sh.p, 0, 0, pe, pe, 0])]);
+    const Om = reshape(g, transpose(g, O, [1, 0, 2, 3]), [sh.co, -1]);
+    const t: string[] = [];
+    for (let a = 0; a < sh.k; a++) for (let b = 0; b < sh.k; b++) t.push(sh.k === 1 && sh.s === 1 ? Ip : slice(g, Ip, [a, b], [a + (Ho - 1) * sh.s + 1, b + (Ho - 1) * sh.s + 1], [1, 2], [sh.s, sh.s]));
+    const col = K === 1 ? t[0]! : g.op('Concat', t, { axis: 3 });
+    const r = g.op('Gemm', [Om, reshape(g, col, [-1, K * sh.ci])]); // [co, K*ci]
+    return reshape(g, transpose(g, reshape(g, r, [sh.co, K, sh.ci]), [0, 2, 1]), [sh.co, sh.ci, sh.k, sh.k]);
+  },
+  // per_tap_nhwc with the [co, ci] products concatenated on axis 1 (no Unsqueeze), small transpose
+  per_tap_nhwc_cat1: (g, I, O, sh, Ho) => {
+    const K = sh.k * sh.k;
+    const It = transpose(g, I, [0, 2, 3, 1]);
+    const need = (sh.k - 1) + (Ho - 1) * sh.s + 1;
+    const pe = Math.max(0, need - sh.p - sh.H);
+    const Ip = sh.p === 0 && pe === 0 ? It : g.op('Pad', [It, i64(g, [0, sh.p, sh.p, 0, 0, pe, pe, 0])]);
+    const Om = reshape(g, transpose(g, O, [1, 0, 2, 3]), [sh.co, -1]);
+    const t: string[] = [];
+    for (let a = 0; a < sh.k; a++) for (let b = 0; b < sh.k; b++) {
+      const x = sh.k === 1 && sh.s === 1 ? Ip : slice(g, Ip, [a, b], [a + (Ho - 1) * sh.s + 1, b + (Ho - 1) * sh.s + 1], [1, 2], [sh.s, sh.s]);
+      t.push(g.op('Gemm', [Om, reshape(g, x, [-1, sh.ci])]));
+    }
+    const r = K === 1 ? t[0]! : g.op('Concat', t, { axis: 1 }); // [co, K*ci]
+    return reshape(g, transpose(g, reshape(g, r, [sh.co, K, sh.ci]), [0, 2, 1]), [sh.co, sh.ci, sh.k, sh.k]);
+  },
   per_tap_ci: (g, I, O, sh, Ho) => {
     const K = sh.k * sh.k;
     const It = transpose(g, I, [1, 0, 2, 3]);
@@ -196,7 +226,11 @@ function rand(n: number, seed: number): Float32Array {
 
 const SHAPES: Shape[] = [];
 const SET = arg('set', 'all');
-if (SET === 'taps') for (const [ci, co, H] of [[32, 32, 32], [64, 32, 32], [64, 64, 16], [160, 64, 16], [128, 64, 16]] as const) SHAPES.push({ N: 1, ci, co, H, k: 3, s: 1, p: 1 });
+if (SET === 'b8') for (const N of [1, 8]) {
+  for (const [ci, co, H] of [[32, 32, 32], [64, 32, 32], [64, 64, 16], [4, 32, 32], [96, 96, 8], [192, 96, 8]] as const) SHAPES.push({ N, ci, co, H, k: 3, s: 1, p: 1 });
+  SHAPES.push({ N, ci: 32, co: 64, H: 32, k: 3, s: 2, p: 1 });
+}
+else if (SET === 'taps') for (const [ci, co, H] of [[32, 32, 32], [64, 32, 32], [64, 64, 16], [160, 64, 16], [128, 64, 16]] as const) SHAPES.push({ N: 1, ci, co, H, k: 3, s: 1, p: 1 });
 else for (const N of [1, 2]) {
   for (const [ci, co, H] of [[4, 32, 32], [32, 32, 32], [64, 32, 32], [32, 4, 32], [64, 64, 16], [160, 64, 16], [96, 96, 8], [192, 96, 8]] as const) if (N === 1 || [32, 64, 96].includes(ci) && ci === co) SHAPES.push({ N, ci, co, H, k: 3, s: 1, p: 1 });
   SHAPES.push({ N, ci: 32, co: 64, H: 32, k: 3, s: 2, p: 1 }, { N, ci: 64, co: 64, H: 16, k: 3, s: 2, p: 1 });

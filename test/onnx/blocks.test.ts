@@ -190,6 +190,27 @@ describe('engine properties', () => {
     }
   });
 
+  it('gradient outputs are written by their backward nodes; a gradient shared by two wrt names reaches both', async () => {
+    const g = new GraphBuilder({ opset: 17 });
+    const a = g.input('a', 'float32', [2, 3]);
+    const b = g.input('b', 'float32', [2, 3]);
+    const c = g.input('c', 'float32', [2, 3]);
+    g.output(g.op('Mul', [g.op('Add', [a, b]), c]), 'y');
+    const gm = await differentiate(g.toModel(), { of: 'y', wrt: ['a', 'b', 'c'] });
+    // d/da and d/db are the same backward tensor (g * c): the first is renamed, the second keeps its Identity
+    expect(gm.graph!.node.filter((n) => n.opType === 'Identity' && n.name.startsWith('grad')).length).toBe(1);
+    const feeds = { a: randn([2, 3], 1), b: randn([2, 3], 2), c: randn([2, 3], 3) };
+    const s = await createSession(gm);
+    const r = await s.run(feeds);
+    await s.release();
+    const cv = feeds.c.data as Float32Array;
+    for (let i = 0; i < 6; i++) {
+      expect(r.a_grad!.data[i]).toBeCloseTo(cv[i]!, 6);
+      expect(r.b_grad!.data[i]).toBeCloseTo(cv[i]!, 6);
+      expect(r.c_grad!.data[i]).toBeCloseTo((feeds.a.data[i] as number) + (feeds.b.data[i] as number), 6);
+    }
+  });
+
   it('prunes what neither gradients nor kept outputs need', async () => {
     const g = new GraphBuilder({ opset: 17 });
     const x = g.input('x', 'float32', [3]);

@@ -289,15 +289,19 @@ export async function differentiate(model: ModelProto, opts: DifferentiateOption
   for (const k of opts.keep ?? []) if (!seen.has(k)) { seen.add(k); outputs.push(outVi(k)); }
   for (const o of ofs) if (!seen.has(o)) { seen.add(o); outputs.push(outVi(o)); }
   e.prefix = 'grad';
+  const outputIds = new Set<NodeProto>();
   for (const w of opts.wrt) {
     const gname = gradName(w);
     if (used.has(gname)) throw new GradientError(`gradient output name '${gname}' collides with an existing tensor`);
     const wInfo = info.get(w)!;
     const gw = takeGrad(w) ?? e.zerosLike(w, wInfo.dtype);
-    e.nodes.push(create(NodeProtoSchema, { opType: 'Identity', name: e.fresh('output'), input: [gw], output: [gname] }));
+    const id = create(NodeProtoSchema, { opType: 'Identity', name: e.fresh('output'), input: [gw], output: [gname] });
+    e.nodes.push(id);
+    outputIds.add(id);
     used.add(gname);
     outputs.push(makeValueInfo(gname, wInfo.dtype, wInfo.shape.map((d, i) => symbolicDim(g, w, i) ?? d)));
   }
+  renameGradientOutputs(e.nodes, outputIds, new Set([...outputs.map((o) => o.name), ...graphInputs]));
 
   // Assemble and prune.
   const allNodes = [...nodes.flatMap((n) => replaced.get(n) ?? [n]), ...e.nodes];
@@ -316,6 +320,31 @@ export async function differentiate(model: ModelProto, opts: DifferentiateOption
   g.input.push(...seedInputs);
   g.valueInfo = g.valueInfo.filter((v) => needed.has(v.name));
   return out;
+}
+
+/**
+ * The gradient outputs are first written as Identity(<backward tensor>) -> `<wrt>_grad`; where the
+ * backward tensor is made by a backward node and is not itself an output or input, that node writes
+ * `<wrt>_grad` directly (every use renamed) and the Identity goes: one node less per gradient
+ * (hundreds for a UNet's weights, each a kernel launch per step).
+ */
+function renameGradientOutputs(backward: NodeProto[], outputIds: Set<NodeProto>, reserved: Set<string>): void {
+  const producer = new Map<string, NodeProto>();
+  for (const n of backward) for (const o of n.output) if (o) producer.set(o, n);
+  const drop = new Set<NodeProto>();
+  for (const id of backward) {
+    if (!outputIds.has(id)) continue;
+    const from = id.input[0]!;
+    const p = producer.get(from);
+    if (!p || p === id || reserved.has(from)) continue;
+    const to = id.output[0]!;
+    p.output = p.output.map((o) => (o === from ? to : o));
+    for (const n of backward) n.input = n.input.map((i) => (i === from ? to : i));
+    producer.delete(from);
+    producer.set(to, p);
+    drop.add(id);
+  }
+  if (drop.size) backward.splice(0, backward.length, ...backward.filter((n) => !drop.has(n)));
 }
 
 /** The dim_param of a graph input's dimension, if symbolic (so outputs keep a symbolic batch). */

@@ -22,6 +22,7 @@ import { cloneModel, makeTensor, tensorValues, isFloatDtype, type DType } from '
 import { createSession, type HostTensor } from '../../src/engine/onnx/session.ts';
 import { concreteInputDims, valueInfoShape } from '../../src/engine/onnx/autodiff/probe.ts';
 import { makeAttribute } from '../../src/engine/onnx/builder.ts';
+import { centralDifferenceError } from '../../src/engine/onnx/autodiff/check.ts';
 import { NodeProtoSchema } from 'onnx-buf';
 
 export function rng(seed: number) {
@@ -132,24 +133,17 @@ export async function gradcheck(model: ModelProto, opts: GradcheckOptions): Prom
     const eps = opts.eps ?? (wDouble ? 1e-6 : 1e-2);
     let maxAbs = 0;
     for (let i = 0; i < ga.data.length; i++) maxAbs = Math.max(maxAbs, Math.abs(ga.data[i] as number));
-    const floor = 1e-2 * maxAbs + (wDouble ? 1e-9 : 1e-5);
-    let worst = 0;
     const n = base.data.length;
     const idxs = n <= samples ? Array.from({ length: n }, (_, i) => i) : Array.from({ length: samples }, () => Math.floor(r.u() * n));
-    for (const i of idxs) {
-      const plus = base.data.slice() as Float32Array;
-      const minus = base.data.slice() as Float32Array;
-      plus[i] = (base.data[i] as number) + eps;
-      minus[i] = (base.data[i] as number) - eps;
-      const h = plus[i]! - minus[i]!;
-      const lp = await loss({ ...feeds, [w]: { data: plus, dims: base.dims } });
-      const lmn = await loss({ ...feeds, [w]: { data: minus, dims: base.dims } });
-      const num = (lp - lmn) / h;
-      const an = ga.data[i] as number;
-      const err = Math.abs(an - num) / Math.max(Math.abs(an), Math.abs(num), floor);
-      if (err > worst) worst = err;
-      if (process.env.GRADCHECK_DEBUG) console.log(w, i, an, num, err);
-    }
+    const worst = await centralDifferenceError({
+      x: base,
+      analytic: ga.data as ArrayLike<number>,
+      loss: (v) => loss({ ...feeds, [w]: v }),
+      indices: idxs,
+      steps: [eps],
+      floor: () => 1e-2 * maxAbs + (wDouble ? 1e-9 : 1e-5),
+      onSample: process.env.GRADCHECK_DEBUG ? (i, an, num, err) => console.log(w, i, an, num, err) : undefined,
+    });
     errors[w] = worst;
   }
   await fs.release();

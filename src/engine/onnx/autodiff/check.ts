@@ -41,6 +41,52 @@ function lcg(seed: number) {
   };
 }
 
+export interface CentralDifferenceOptions {
+  /** The base value of the tensor being perturbed (float32 or float64 data). */
+  x: HostTensor;
+  /** The analytic gradient (same length as x). */
+  analytic: ArrayLike<number>;
+  /** The scalar loss with x replaced by the given tensor. */
+  loss: (x: HostTensor) => Promise<number>;
+  /** Coordinates to check. */
+  indices: readonly number[];
+  /** Step sizes, tried in order; a coordinate's error is its best agreement over them. */
+  steps: readonly number[];
+  /** The denominator floor for a step (see CheckResult's error definition). */
+  floor: (step: number) => number;
+  /** Stop trying further steps for a coordinate once its error is below this. */
+  goodEnough?: number;
+  onSample?: (index: number, analytic: number, numeric: number, error: number) => void;
+}
+
+/**
+ * Central differences of `loss` along single coordinates of x, compared with `analytic`: returns
+ * the max over `indices` of |analytic - numeric| / max(|analytic|, |numeric|, floor(step)), each
+ * coordinate at its best step. The step actually taken is re-read after rounding to x's type.
+ * Shared by checkGradients (steer grad --check) and the test suite's gradcheck harness.
+ */
+export async function centralDifferenceError(o: CentralDifferenceOptions): Promise<number> {
+  let worst = 0;
+  for (const i of o.indices) {
+    const an = o.analytic[i]!;
+    let best = Infinity;
+    for (const eps of o.steps) {
+      const plus = o.x.data.slice() as Float32Array;
+      const minus = o.x.data.slice() as Float32Array;
+      plus[i] = (o.x.data[i] as number) + eps;
+      minus[i] = (o.x.data[i] as number) - eps;
+      const h = plus[i]! - minus[i]!;
+      const num = ((await o.loss({ data: plus, dims: o.x.dims })) - (await o.loss({ data: minus, dims: o.x.dims }))) / h;
+      const err = Math.abs(an - num) / Math.max(Math.abs(an), Math.abs(num), o.floor(eps));
+      o.onSample?.(i, an, num, err);
+      best = Math.min(best, err);
+      if (o.goodEnough !== undefined && best < o.goodEnough) break;
+    }
+    worst = Math.max(worst, best);
+  }
+  return worst;
+}
+
 /** Values of the source model's initializers named in `names` (for feeding promoted weights). */
 export function initializerFeeds(model: ModelProto, names: readonly string[], baseDir?: string): Record<string, HostTensor> {
   const out: Record<string, HostTensor> = {};
@@ -99,24 +145,16 @@ export async function checkGradients(gradModel: ModelProto | string, proto: Mode
       for (let i = 0; i < ga.data.length; i++) maxAbs = Math.max(maxAbs, Math.abs(ga.data[i] as number));
       const n = x.data.length;
       const samples = Math.min(opts.samples ?? 5, n);
-      let worst = 0;
-      for (let k = 0; k < samples; k++) {
-        const i = n === samples ? k : Math.floor(rand() * n);
-        const an = ga.data[i] as number;
-        let best = Infinity;
-        for (const eps of ladder) {
-          const plus = x.data.slice() as Float32Array;
-          const minus = x.data.slice() as Float32Array;
-          plus[i] = (x.data[i] as number) + eps;
-          minus[i] = (x.data[i] as number) - eps;
-          const h = plus[i]! - minus[i]!;
-          const num = ((await sumOf({ ...feeds, [w]: { data: plus, dims: x.dims } })) - (await sumOf({ ...feeds, [w]: { data: minus, dims: x.dims } }))) / h;
-          const floor = Math.max(1e-2 * maxAbs, (8 * absSum * unit) / (2 * eps), isDouble ? 1e-9 : 1e-6);
-          best = Math.min(best, Math.abs(an - num) / Math.max(Math.abs(an), Math.abs(num), floor));
-          if (best < 1e-3) break;
-        }
-        worst = Math.max(worst, best);
-      }
+      const indices = Array.from({ length: samples }, (_, k) => (n === samples ? k : Math.floor(rand() * n)));
+      const worst = await centralDifferenceError({
+        x,
+        analytic: ga.data as ArrayLike<number>,
+        loss: (v) => sumOf({ ...feeds, [w]: v }),
+        indices,
+        steps: ladder,
+        floor: (eps) => Math.max(1e-2 * maxAbs, (8 * absSum * unit) / (2 * eps), isDouble ? 1e-9 : 1e-6),
+        goodEnough: 1e-3,
+      });
       results.push({ name: w, maxRelError: worst, checked: samples });
     }
     return results;

@@ -1,7 +1,7 @@
 /**
  * Gradient engine benchmark on UNet-like networks at a fixed size.
  *
- *   npx tsx bench/grad.ts [--net blocks|shapeworld|all] [--size 32] [--base 32] [--runs 20] [--threads 1]
+ *   npx tsx bench/grad.ts [--net blocks|shapeworld|all] [--batch 1] [--size 32] [--base 32] [--runs 20] [--threads 1] [--out grad.json]
  *
  * Networks:
  *   blocks      test/onnx/blocks.ts buildUNet: conv_in, ResNet blocks with timestep embedding,
@@ -33,7 +33,8 @@
  * all tensors of the case), the same against the float64 reference for ours and for torch float32
  * (the float32 noise floor), and the elementwise max |ours - torch| / max(|torch|, 1e-3 max|torch|).
  * Without torch, grad.json records "torch": "not installed".
- * Writes bench/results/grad.json and prints a table.
+ * Writes bench/results/grad.json (or --out NAME in bench/results) and prints a table. The
+ * committed grad-batch8.json is `--batch 8 --runs 15 --out grad-batch8.json`.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -383,6 +384,7 @@ if (child) {
     results: all,
   };
   mkdirSync(join(here, 'results'), { recursive: true });
-  writeFileSync(join(here, 'results', 'grad.json'), `${JSON.stringify(out, null, 2)}\n`);
-  process.stdout.write('wrote bench/results/grad.json\n');
+  const outName = arg('out', 'grad.json');
+  writeFileSync(join(here, 'results', outName), `${JSON.stringify(out, null, 2)}\n`);
+  process.stdout.write(`wrote bench/results/${outName}\n`);
 }

@@ -287,8 +287,8 @@ function inputGradStride1(c: RuleContext, g: string, w: string, ws: number[], ge
     // spatial axis, done per block by the K x K anti-identity J (J x [K, co]); -> [ci, co, K].
     // When w gets a gradient it is a graph input and this runs every step: measured 2-3x faster
     // than the negative-step Slice + 4-D Transpose below (64x64x3x3: 131 vs 267 us, 1 thread).
-    // Not for float16: with it, onnxruntime 1.30 CPU crashed the process in test/onnx/float16.test.ts
-    // (a lone float16 MatMul of this shape runs; the cause is not isolated).
+    // Not for float16: onnxruntime 1.30 CPU segfaults on a float16 MatMul(J, Reshape(Transpose(w)))
+    // at graph optimization level 'all' (runs at 'extended'; a float16 MatMul fed directly runs).
     const t2 = e.reshape(e.transpose(e.reshape(w, [cout, cig * K]), [1, 0]), [cig, K, cout]);
     if (K === 1) wt = e.reshape(t2, [cig, cout, ...geom.kernel]);
     else {

@@ -36,6 +36,16 @@ function taps(g: GraphBuilder, x: string, sh: Shape, Ho: number, ax: number[]): 
   for (let a = 0; a < sh.k; a++) for (let b = 0; b < sh.k; b++) r.push(sh.k === 1 && sh.s === 1 ? x : slice(g, x, [a, b], [a + (Ho - 1) * sh.s + 1, b + (Ho - 1) * sh.s + 1], ax, [sh.s, sh.s]));
   return r;
 }
+/** The K windows of I read by each kernel tap, channels-last ([N, Ho, Wo, ci]) from the padded NHWC input. */
+function nhwcWindows(g: GraphBuilder, I: string, sh: Shape, Ho: number): string[] {
+  const It = transpose(g, I, [0, 2, 3, 1]); // [N, H, W, ci]
+  const need = (sh.k - 1) + (Ho - 1) * sh.s + 1;
+  const pe = Math.max(0, need - sh.p - sh.H);
+  const Ip = sh.p === 0 && pe === 0 ? It : g.op('Pad', [It, i64(g, [0, sh.p, sh.p, 0, 0, pe, pe, 0])]);
+  const t: string[] = [];
+  for (let a = 0; a < sh.k; a++) for (let b = 0; b < sh.k; b++) t.push(sh.k === 1 && sh.s === 1 ? Ip : slice(g, Ip, [a, b], [a + (Ho - 1) * sh.s + 1, b + (Ho - 1) * sh.s + 1], [1, 2], [sh.s, sh.s]));
+  return t;
+}
 /** [N, C, H, W] -> [C, N*H*W] (Reshape when N = 1). */
 const chanMajor = (g: GraphBuilder, x: string, N: number, C: number) => reshape(g, N === 1 ? x : transpose(g, x, [1, 0, 2, 3]), [C, -1]);
 
@@ -133,29 +143,16 @@ const CANDIDATES: Record<string, Build> = {
   // per-tap variants: NHWC slices so B is not transposed; or [ci, co] products
   per_tap_nhwc: (g, I, O, sh, Ho) => {
     const K = sh.k * sh.k;
-    const It = transpose(g, I, [0, 2, 3, 1]); // [N, H, W, ci]
-    const need = (sh.k - 1) + (Ho - 1) * sh.s + 1;
-    const pe = Math.max(0, need - sh.p - sh.H);
-    const Ip = sh.p === 0 && pe === 0 ? It : g.op('Pad', [It, i64(g, [0, sh.p, sh.p, 0, 0, pe, pe, 0])]);
     const Om = reshape(g, transpose(g, O, [1, 0, 2, 3]), [sh.co, -1]);
-    const t: string[] = [];
-    for (let a = 0; a < sh.k; a++) for (let b = 0; b < sh.k; b++) {
-      const x = sh.k === 1 && sh.s === 1 ? Ip : slice(g, Ip, [a, b], [a + (Ho - 1) * sh.s + 1, b + (Ho - 1) * sh.s + 1], [1, 2], [sh.s, sh.s]);
-      t.push(g.op('Gemm', [Om, reshape(g, x, [-1, sh.ci])]));
-    }
+    const t = nhwcWindows(g, I, sh, Ho).map((x) => g.op('Gemm', [Om, reshape(g, x, [-1, sh.ci])]));
     const r = K === 1 ? t[0]! : g.op('Concat', t.map((x) => g.op('Unsqueeze', [x, i64(g, [2])])), { axis: 2 });
     return reshape(g, r, [sh.co, sh.ci, sh.k, sh.k]);
   },
   // channels-last windows concatenated on the channel axis ([N, Ho, Wo, K*ci]), one Gemm, small transpose
   cat_nhwc: (g, I, O, sh, Ho) => {
     const K = sh.k * sh.k;
-    const It = transpose(g, I, [0, 2, 3, 1]);
-    const need = (sh.k - 1) + (Ho - 1) * sh.s + 1;
-    const pe = Math.max(0, need - sh.p - sh.H);
-    const Ip = sh.p === 0 && pe === 0 ? It : g.op('Pad', [It, i64(g, [0, sh.p, sh.p, 0, 0, pe, pe, 0])]);
     const Om = reshape(g, transpose(g, O, [1, 0, 2, 3]), [sh.co, -1]);
-    const t: string[] = [];
-    for (let a = 0; a < sh.k; a++) for (let b = 0; b < sh.k; b++) t.push(sh.k === 1 && sh.s === 1 ? Ip : slice(g, Ip, [a, b], [a + (Ho - 1) * sh.s + 1, b + (Ho - 1) * sh.s + 1], [1, 2], [sh.s, sh.s]));
+    const t = nhwcWindows(g, I, sh, Ho);
     const col = K === 1 ? t[0]! : g.op('Concat', t, { axis: 3 });
     const r = g.op('Gemm', [Om, reshape(g, col, [-1, K * sh.ci])]); // [co, K*ci]
     return reshape(g, transpose(g, reshape(g, r, [sh.co, K, sh.ci]), [0, 2, 1]), [sh.co, sh.ci, sh.k, sh.k]);
@@ -163,16 +160,8 @@ const CANDIDATES: Record<string, Build> = {
   // per_tap_nhwc with the [co, ci] products concatenated on axis 1 (no Unsqueeze), small transpose
   per_tap_nhwc_cat1: (g, I, O, sh, Ho) => {
     const K = sh.k * sh.k;
-    const It = transpose(g, I, [0, 2, 3, 1]);
-    const need = (sh.k - 1) + (Ho - 1) * sh.s + 1;
-    const pe = Math.max(0, need - sh.p - sh.H);
-    const Ip = sh.p === 0 && pe === 0 ? It : g.op('Pad', [It, i64(g, [0, sh.p, sh.p, 0, 0, pe, pe, 0])]);
     const Om = reshape(g, transpose(g, O, [1, 0, 2, 3]), [sh.co, -1]);
-    const t: string[] = [];
-    for (let a = 0; a < sh.k; a++) for (let b = 0; b < sh.k; b++) {
-      const x = sh.k === 1 && sh.s === 1 ? Ip : slice(g, Ip, [a, b], [a + (Ho - 1) * sh.s + 1, b + (Ho - 1) * sh.s + 1], [1, 2], [sh.s, sh.s]);
-      t.push(g.op('Gemm', [Om, reshape(g, x, [-1, sh.ci])]));
-    }
+    const t = nhwcWindows(g, I, sh, Ho).map((x) => g.op('Gemm', [Om, reshape(g, x, [-1, sh.ci])]));
     const r = K === 1 ? t[0]! : g.op('Concat', t, { axis: 1 }); // [co, K*ci]
     return reshape(g, transpose(g, reshape(g, r, [sh.co, K, sh.ci]), [0, 2, 1]), [sh.co, sh.ci, sh.k, sh.k]);
   },

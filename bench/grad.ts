@@ -19,8 +19,11 @@
  *   fwd+bwd wrt input    differentiate(of = noise_pred, wrt = sample)
  *   fwd+bwd wrt weights  wrt = every initializer that is a weight or bias
  *   attn loss wrt input  Learn-to-Steer style: of = attention probabilities, wrt = sample
- * Reports median/min run time (min is the better estimate on a shared machine), differentiate()
- * time, node counts, and peak RSS (VmHWM).
+ * Reports median/min run time (min is the better estimate on a shared machine) from one more
+ * child that holds every case's session and times them round-robin, so a slow spell of the shared
+ * machine hits all cases alike and the x-forward ratios hold; each case's own child gives peak RSS
+ * (VmHWM), differentiate() time, node counts, the gradients for the torch check, and its own
+ * timings (separateMinMs).
  *
  * PyTorch cross-check (benchmark only, never a product dependency): when /usr/bin/python3 can
  * import torch, onnx and numpy (Debian python3-torch, python3-onnx), the forward child writes the
@@ -113,17 +116,11 @@ function rand(dims: number[], seed: number): HostTensor {
   return { data: Float32Array.from({ length: n }, () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1), dims };
 }
 
-async function runCase(net: NetName, kind: Case, cfg: UNetConfig, runs: number, threads: number, dump: string) {
-  const w = await workload(net, cfg);
+/** The model a case runs and its feeds (weights fed as inputs where the case promotes them). */
+async function buildCase(w: Workload, kind: Case, cfg: UNetConfig): Promise<{ m: ModelProto; feeds: Record<string, HostTensor>; weights: string[]; diffMs: number }> {
   const model = w.model;
   const feeds = { ...w.feeds };
   const weights = model.graph!.initializer.filter((t) => /\.(weight|weight_t|bias)$/.test(t.name)).map((t) => t.name);
-  if (dump && kind === 'forward') {
-    // What bench/torch_grad.py needs to rebuild the same network with the same weights and inputs.
-    writeFileSync(join(dump, 'model.onnx'), serializeModel(model));
-    writeFileSync(join(dump, 'feeds.safetensors'), encodeSafetensors(new Map(Object.entries(feeds).map(([k, v]) => [k, { shape: v.dims, data: v.data as Float32Array }]))));
-    writeFileSync(join(dump, 'meta.json'), JSON.stringify({ output: w.output, attention: w.attention, weights, input: 'sample', runs, threads }));
-  }
   let m = model;
   let diffMs = 0;
   const feedWeights = () => {
@@ -143,6 +140,51 @@ async function runCase(net: NetName, kind: Case, cfg: UNetConfig, runs: number, 
     m = await differentiate(model, { of, wrt, keep: kind === 'attn-wrt-input' ? [w.output] : [], dimSizes: { batch: cfg.batch as number } });
     diffMs = performance.now() - t0;
     if (kind === 'wrt-weights') feedWeights();
+  }
+  return { m, feeds, weights, diffMs };
+}
+
+/**
+ * Every case's session in one process, timed round-robin (per round and case: one untimed run to
+ * bring the case's data back into cache, then one timed run), so that a slow spell of the shared
+ * machine hits all cases alike: the ratios between cases (x fwd) are taken from these timings.
+ * Returns min and median per case.
+ */
+async function runInterleaved(net: NetName, cfg: UNetConfig, runs: number, threads: number): Promise<Record<string, { minMs: number; medianMs: number }>> {
+  const w = await workload(net, cfg);
+  const sessions = [];
+  for (const kind of CASES) {
+    const { m, feeds } = await buildCase(w, kind, cfg);
+    const s = await createSession(m, { intraOpNumThreads: threads });
+    await s.run(feeds); // warm-up
+    sessions.push({ kind, s, feeds, times: [] as number[] });
+  }
+  for (let i = 0; i < runs; i++) {
+    for (const c of sessions) {
+      await c.s.run(c.feeds); // untimed: brings this session's weights and buffers back into cache
+      const t = performance.now();
+      await c.s.run(c.feeds);
+      c.times.push(performance.now() - t);
+    }
+  }
+  const out: Record<string, { minMs: number; medianMs: number }> = {};
+  for (const c of sessions) {
+    c.times.sort((a, b) => a - b);
+    out[c.kind] = { minMs: c.times[0]!, medianMs: c.times[Math.floor(c.times.length / 2)]! };
+    await c.s.release();
+  }
+  return out;
+}
+
+async function runCase(net: NetName, kind: Case, cfg: UNetConfig, runs: number, threads: number, dump: string) {
+  const w = await workload(net, cfg);
+  const model = w.model;
+  const { m, feeds, weights, diffMs } = await buildCase(w, kind, cfg);
+  if (dump && kind === 'forward') {
+    // What bench/torch_grad.py needs to rebuild the same network with the same weights and inputs.
+    writeFileSync(join(dump, 'model.onnx'), serializeModel(model));
+    writeFileSync(join(dump, 'feeds.safetensors'), encodeSafetensors(new Map(Object.entries(feeds).map(([k, v]) => [k, { shape: v.dims, data: v.data as Float32Array }]))));
+    writeFileSync(join(dump, 'meta.json'), JSON.stringify({ output: w.output, attention: w.attention, weights, input: 'sample', runs, threads }));
   }
   const t1 = performance.now();
   const s = await createSession(m, { intraOpNumThreads: threads });
@@ -269,7 +311,9 @@ interface TorchJson { torch: string; threads: number; runs: number; blas: string
 
 const netArg = arg('net', 'all');
 const nets: NetName[] = netArg === 'all' ? ['blocks', 'shapeworld'] : [netArg as NetName];
-if (child) {
+if (child === 'interleaved') {
+  process.stdout.write(`RESULT ${JSON.stringify(await runInterleaved(netArg as NetName, cfg, runs, threads))}\n`);
+} else if (child) {
   const r = await runCase(netArg as NetName, child as Case, cfg, runs, threads, dumpDir);
   process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
 } else {
@@ -291,6 +335,22 @@ if (child) {
       results.push(JSON.parse(line.slice(7)));
     }
     if (results.length === 0) continue;
+    {
+      // Times for the table and the ratios: all cases in one process, round-robin (runInterleaved);
+      // each case's own child keeps its numbers as separateMinMs / separateMedianMs.
+      const args = process.argv.slice(2).filter((a, i, arr) => a !== '--net' && arr[i - 1] !== '--net');
+      const p = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args, '--net', net, '--case', 'interleaved'], { encoding: 'utf8' });
+      const line = p.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+      if (!line) process.stderr.write(`${net}/interleaved failed (ratios from separate runs):\n${p.stderr.slice(-2000)}\n`);
+      else {
+        const il = JSON.parse(line.slice(7)) as Record<string, { minMs: number; medianMs: number }>;
+        for (const r of results) {
+          const t = il[r.case as string];
+          if (!t) continue;
+          Object.assign(r, { separateMinMs: r.minMs, separateMedianMs: r.medianMs, minMs: t.minMs, medianMs: t.medianMs, timing: 'interleaved' });
+        }
+      }
+    }
     if (dir) {
       // Same machine, same run, same thread count: torch right after ours.
       const p = spawnSync(PYTHON, [join(here, 'torch_grad.py'), dir], { encoding: 'utf8', env: torchEnv(threads) });
@@ -363,7 +423,7 @@ if (child) {
     const rows = [['case', 'median ms', 'min ms', 'x fwd (min)', 'x fwd weights-in', 'nodes', 'grads', 'differentiate ms', 'peak RSS MiB']];
     for (const r of all.filter((x) => x.net === net)) rows.push([r.case, r.medianMs.toFixed(1), r.minMs.toFixed(1), r.minOverForward.toFixed(2), r.minOverForwardWeightsIn.toFixed(2), String(r.nodes), String(r.gradients), r.differentiateMs.toFixed(0), r.peakRssMiB.toFixed(0)]);
     const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    process.stdout.write(`\n${results[0].describe}; ${threads} threads, CPU, ${runs} runs\n`);
+    process.stdout.write(`\n${results[0].describe}; ${threads} threads, CPU, ${runs} rounds of all cases interleaved\n`);
     for (const r of rows) process.stdout.write(`${r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')}\n`);
   }
   if (torchRows.length > 0) {
@@ -377,7 +437,7 @@ if (child) {
   const out = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version, loadavg: loadavg() },
-    config: { ...cfg, runs, threads, provider: 'cpu', timing: 'min and median of runs after a warm-up; min is the estimate on a shared machine' },
+    config: { ...cfg, runs, threads, provider: 'cpu', timing: 'min and median of runs after a warm-up, all cases of a net interleaved round by round in one process (separateMinMs: each case alone in its own process, where peak RSS is measured); min is the estimate on a shared machine' },
     torch: torch.ok
       ? { version: torch.version, python: PYTHON, script: 'bench/torch_grad.py', threads, note: 'same ONNX graph and weights run with torch ops; min of the same number of runs; gradDiff relToMax = max|ours-ref|/max|ref| per tensor, max over tensors' }
       : torch.why,

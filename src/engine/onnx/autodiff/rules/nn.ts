@@ -335,9 +335,9 @@ function isFill(values: number[] | undefined, v: number): boolean {
  * Statistics are kept in float32 (float64 for float64 data), as the node computes them; inv is
  * returned in the data type. onnxruntime's LayerNormalization takes the variance in one pass
  * (E[x^2] - E[x]^2), so where a group's mean dwarfs its spread the output drifts from
- * InstanceNormalization's: max |difference| on a unit-scale output measured 2e-7 at mean/std 0,
- * 1.4e-6 at 10, 2e-5 at 100, 6e-5 at 1000 and 1.5e-4 at 1000 with std 0.01 (NORM_GRAD 'recompute'
- * keeps the node as it is).
+ * InstanceNormalization's: max |difference| on the normalized output (1,024 values per group)
+ * measured 2e-7 at mean/std 0, 1.4e-6 at 10, 2e-5 at 100 and 6e-5 to 1.5e-4 at 1000
+ * (NORM_GRAD 'recompute' keeps the node as it is).
  */
 function normalizeWithStats(c: RuleContext, x: string, rank: number, axis: number, eps: number, d: DType, finish: (xhat: string) => boolean, reshape?: number[]): { xhat: string; inv: string } {
   const e = c.e;

@@ -309,6 +309,13 @@ function compareGrads(ours: Map<string, SafetensorEntry>, ref: Map<string, Safet
 interface TorchTiming { minMs: number; medianMs: number }
 interface TorchJson { torch: string; threads: number; runs: number; blas: string; cases: Record<string, { eager: TorchTiming; jit?: TorchTiming; jitError?: string; best: TorchTiming & { mode: string }; nodes: number }> }
 
+/** Runs this script again for one net and case (a Case or 'interleaved'); returns its RESULT line. */
+function runChild(net: NetName, caseName: string, extra: string[] = []): { line: string | undefined; stderr: string } {
+  const args = process.argv.slice(2).filter((a, i, arr) => a !== '--net' && arr[i - 1] !== '--net');
+  const p = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args, '--net', net, '--case', caseName, ...extra], { encoding: 'utf8' });
+  return { line: p.stdout.split('\n').find((l) => l.startsWith('RESULT ')), stderr: p.stderr ?? '' };
+}
+
 const netArg = arg('net', 'all');
 const nets: NetName[] = netArg === 'all' ? ['blocks', 'shapeworld'] : [netArg as NetName];
 if (child === 'interleaved') {
@@ -325,11 +332,9 @@ if (child === 'interleaved') {
     const results = [];
     const dir = torch.ok ? mkdtempSync(join(tmpdir(), `grad-bench-${net}-`)) : '';
     for (const c of CASES) {
-      const args = process.argv.slice(2).filter((a, i, arr) => a !== '--net' && arr[i - 1] !== '--net');
-      const p = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args, '--net', net, '--case', c, ...(dir ? ['--dump', dir] : [])], { encoding: 'utf8' });
-      const line = p.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+      const { line, stderr } = runChild(net, c, dir ? ['--dump', dir] : []);
       if (!line) {
-        process.stderr.write(`${net}/${c} failed:\n${p.stderr.slice(-2000)}\n`);
+        process.stderr.write(`${net}/${c} failed:\n${stderr.slice(-2000)}\n`);
         continue;
       }
       results.push(JSON.parse(line.slice(7)));
@@ -338,10 +343,8 @@ if (child === 'interleaved') {
     {
       // Times for the table and the ratios: all cases in one process, round-robin (runInterleaved);
       // each case's own child keeps its numbers as separateMinMs / separateMedianMs.
-      const args = process.argv.slice(2).filter((a, i, arr) => a !== '--net' && arr[i - 1] !== '--net');
-      const p = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...args, '--net', net, '--case', 'interleaved'], { encoding: 'utf8' });
-      const line = p.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-      if (!line) process.stderr.write(`${net}/interleaved failed (ratios from separate runs):\n${p.stderr.slice(-2000)}\n`);
+      const { line, stderr } = runChild(net, 'interleaved');
+      if (!line) process.stderr.write(`${net}/interleaved failed (ratios from separate runs):\n${stderr.slice(-2000)}\n`);
       else {
         const il = JSON.parse(line.slice(7)) as Record<string, { minMs: number; medianMs: number }>;
         for (const r of results) {

@@ -59,7 +59,8 @@ describe('elementwise binary ops with broadcasting', () => {
   });
 
   it('Pow with constant exponent (folded scalars, Constant node, broadcast)', async () => {
-    // 2, 1, 0.5, -1, 3 and 1.5 take the folded derivatives; [0.5, 1.5, 3] the generic Pow rule
+    // scalar exponents are folded (2, 1, 0.5, -1, 3, 0 without a Pow in the backward; 1.5 as
+    // Pow(x, 0.5) * 1.5); the per-element exponents [0.5, 1.5, 3] take the generic rule
     for (const exp of [[2], [1], [0.5], [-1], [3], [1.5], [0], [0.5, 1.5, 3]]) {
       for (const viaConstantNode of [false, true]) {
         const g = new GraphBuilder({ opset: 17 });

@@ -331,20 +331,22 @@ export async function differentiate(model: ModelProto, opts: DifferentiateOption
 function renameGradientOutputs(backward: NodeProto[], outputIds: Set<NodeProto>, reserved: Set<string>): void {
   const producer = new Map<string, NodeProto>();
   for (const n of backward) for (const o of n.output) if (o) producer.set(o, n);
+  const rename = new Map<string, string>();
   const drop = new Set<NodeProto>();
-  for (const id of backward) {
-    if (!outputIds.has(id)) continue;
+  for (const id of outputIds) {
     const from = id.input[0]!;
     const p = producer.get(from);
-    if (!p || p === id || reserved.has(from)) continue;
+    // already claimed by another gradient output (shared tensor): this one keeps its Identity
+    if (!p || p === id || reserved.has(from) || rename.has(from)) continue;
     const to = id.output[0]!;
     p.output = p.output.map((o) => (o === from ? to : o));
-    for (const n of backward) n.input = n.input.map((i) => (i === from ? to : i));
-    producer.delete(from);
-    producer.set(to, p);
+    rename.set(from, to);
     drop.add(id);
   }
-  if (drop.size) backward.splice(0, backward.length, ...backward.filter((n) => !drop.has(n)));
+  if (rename.size === 0) return;
+  // one pass over the backward nodes renames every use
+  for (const n of backward) if (n.input.some((i) => rename.has(i))) n.input = n.input.map((i) => rename.get(i) ?? i);
+  backward.splice(0, backward.length, ...backward.filter((n) => !drop.has(n)));
 }
 
 /** The dim_param of a graph input's dimension, if symbolic (so outputs keep a symbolic batch). */

@@ -218,7 +218,27 @@ describe('pooling and resizing', () => {
     g.output(g.op('Resize', [x, '', g.initializer('scales', Float32Array.of(1, 1, 2, 2), [4])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }), 'y');
     const r = await gradcheck(g.toModel(), { wrt: ['x'] });
     expect(opTypes(r.gradModel).has('MatMul')).toBe(false);
+    // float32 spatial block sums run as a depthwise Conv with a ones kernel
+    expect(r.gradModel.graph!.node.filter((n) => n.opType === 'Conv').length).toBe(1);
     await expectOk(r, 'fast path');
+  });
+
+  it('Resize nearest block sums that include the channel axis fall back to a ReduceSum over the block axes', async () => {
+    const g = new GraphBuilder({ opset: 17 });
+    const x = g.input('x', 'float32', [2, 3, 4]);
+    g.output(g.op('Resize', [x, '', g.initializer('scales', Float32Array.of(1, 2, 3), [3])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }), 'y');
+    const r = await gradcheck(g.toModel(), { wrt: ['x'], samples: 8 });
+    expect(opTypes(r.gradModel).has('Conv')).toBe(false);
+    await expectOk(r, 'channel-axis blocks');
+  });
+
+  it('Resize nearest x3 along one spatial axis of a 5-D tensor (3-D depthwise Conv block sum)', async () => {
+    const g = new GraphBuilder({ opset: 17 });
+    const x = g.input('x', 'float32', [1, 2, 2, 3, 2]);
+    g.output(g.op('Resize', [x, '', g.initializer('scales', Float32Array.of(1, 1, 1, 3, 2), [5])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }), 'y');
+    const r = await gradcheck(g.toModel(), { wrt: ['x'], samples: 8 });
+    expect(opTypes(r.gradModel).has('Conv')).toBe(true);
+    await expectOk(r, '5-D blocks');
   });
 
   it('Resize linear antialias downscale (opset 18)', async () => {

@@ -690,6 +690,16 @@ export const NN_RULES: Record<string, GradRule> = {
     const intScale = resized.every((a) => ys[a]! % xs[a]! === 0 && (!useScales || scaleV![a] === ys[a]! / xs[a]!));
     const blocky = (attrs.mode ?? 'nearest') === 'nearest' && intScale && !attrs.antialias && (((ctm === 'half_pixel' || ctm === 'pytorch_half_pixel') && nmode.startsWith('round')) || (ctm === 'asymmetric' && nmode === 'floor'));
     if (blocky && resized.length > 0) {
+      // float32 with only spatial axes resized: the block sum is a depthwise Conv with a ones
+      // kernel of the scale's size and stride (bench/resize-grad.ts, 1 thread: 1.4-3.8x faster than
+      // the ReduceSum over the interleaved block axes, e.g. 111 vs 282 us for 64x32x32 at batch 1).
+      const C = xs[1]!;
+      if (d === 'float32' && rank >= 3 && rank <= 5 && resized.every((a) => a >= 2) && C > 0) {
+        const k = range(2, rank).map((a) => ys[a]! / xs[a]!);
+        const K = k.reduce((p, q) => p * q, 1);
+        const ones = e.constant(new Array<number>(C * K).fill(1), d, [C, 1, ...k]);
+        return [e.op('Conv', [g, ones], { kernel_shape: k, strides: k, group: C }), undefined, undefined, undefined];
+      }
       const shp: number[] = [];
       const sumAxes: number[] = [];
       for (let a = 0; a < rank; a++) {

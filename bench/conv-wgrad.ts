@@ -10,7 +10,10 @@
  * (CONV_GRAD.weight 'im2col'), gemm_cat0/gemm_cat1 (channel-major windows concatenated, one Gemm),
  * per_tap* (one Gemm per kernel offset; per_tap_nhwc is CONV_GRAD 'taps'), eyeconv/eyedw*
  * (im2col by a Conv with identity kernels; eyedw_gen_cm is CONV_GRAD 'eyeconv'), eye_einsum,
- * mm1x1* (1x1 only; mm1x1_cm is the plain-1x1 path). Every candidate is checked against conv.
+ * mm1x1* (1x1 only; mm1x1_cm is the plain-1x1 path), flatrow / ostack (stride-1 "same" convs
+ * only: contiguous row windows of the flattened padded input, or one Gemm over per-tap shifted
+ * output gradients; both slower than per_tap_nhwc_cat1 at every --set b8 shape, kept as measured
+ * alternatives). Every candidate is checked against conv.
  * Shapes: the convolutions of the blocks UNet and the Shape World UNet at batch 1, 2 and 4.
  */
 import { GraphBuilder } from '../src/engine/onnx/builder.ts';
@@ -197,6 +200,42 @@ const CANDIDATES: Record<string, Build> = {
     const col = g.op('Conv', [I, g.constant(eye, [sh.ci * K, 1, sh.k, sh.k])], { strides: [sh.s, sh.s], pads: [sh.p, sh.p, sh.p, sh.p], group: sh.ci });
     const m = g.op('MatMul', [reshape(g, O, [0, sh.co, -1]), transpose(g, reshape(g, col, [0, sh.ci * K, -1]), [0, 2, 1])]);
     return reshape(g, g.op('ReduceSum', [m, i64(g, [0])], { keepdims: 0 }), [sh.co, sh.ci, sh.k, sh.k]);
+  },
+  // Flat-row windows (stride 1, "same" pads): on the padded channels-last input flattened to rows
+  // [N*Hp*Wp, ci], tap (a, b) reads the contiguous row range starting at a*Wp + b when the output
+  // gradient is laid out on the same padded grid (zeros outside H x W): contiguous Slices, a
+  // contraction longer by Hp*Wp/(H*W).
+  flatrow: (g, I, O, sh, Ho) => {
+    if (sh.s !== 1 || 2 * sh.p !== sh.k - 1) return undefined;
+    const { N, ci, co, H, k, p } = sh;
+    const Hp = H + 2 * p, Wp = H + 2 * p;
+    const It = g.op('Pad', [transpose(g, I, [0, 2, 3, 1]), i64(g, [0, p, p, 0, 0, p, p, 0])]);
+    const flat = reshape(g, It, [N * Hp * Wp, ci]);
+    const Oc = g.op('Pad', [transpose(g, O, [1, 0, 2, 3]), i64(g, [0, 0, 0, 0, 0, 0, 2 * p, 2 * p])]); // [co, N, Hp, Wp]
+    const Leff = (N - 1) * Hp * Wp + (Ho - 1) * Wp + Ho;
+    const Oeff = slice(g, reshape(g, Oc, [co, -1]), [0], [Leff], [1], [1]);
+    const t: string[] = [];
+    for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) t.push(g.op('Gemm', [Oeff, slice(g, flat, [a * Wp + b], [a * Wp + b + Leff], [0], [1])]));
+    const K = k * k;
+    const r = g.op('Concat', t, { axis: 1 });
+    return reshape(g, transpose(g, reshape(g, r, [co, K, ci]), [0, 2, 1]), [co, ci, k, k]);
+  },
+  // One Gemm [K*co, R] x [R, ci] over the flat rows, the output gradient shifted per tap instead of
+  // the input windows (one B operand for all taps).
+  ostack: (g, I, O, sh) => {
+    if (sh.s !== 1 || 2 * sh.p !== sh.k - 1) return undefined;
+    const { N, ci, co, H, k, p } = sh;
+    const Hp = H + 2 * p, Wp = H + 2 * p;
+    const R = N * Hp * Wp;
+    const It = g.op('Pad', [transpose(g, I, [0, 2, 3, 1]), i64(g, [0, p, p, 0, 0, p, p, 0])]);
+    const flat = reshape(g, It, [R, ci]);
+    const Oc = g.op('Pad', [transpose(g, O, [1, 0, 2, 3]), i64(g, [0, 0, 0, 0, 0, 0, 2 * p, 2 * p])]); // [co, N, Hp, Wp]
+    const maxOff = (k - 1) * Wp + (k - 1);
+    const P = g.op('Pad', [reshape(g, Oc, [co, R]), i64(g, [0, maxOff, 0, 0])]); // [co, maxOff + R]
+    const t: string[] = [];
+    for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) { const off = a * Wp + b; t.push(slice(g, P, [maxOff - off], [maxOff - off + R], [1], [1])); }
+    const r = g.op('Gemm', [g.op('Concat', t, { axis: 0 }), flat]); // [K*co, ci]
+    return reshape(g, transpose(g, reshape(g, r, [k * k, co, ci]), [1, 2, 0]), [co, ci, k, k]);
   },
   eyedw_gen_cm: (g, I, O, sh) => {
     const K = sh.k * sh.k;

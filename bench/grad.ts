@@ -17,6 +17,10 @@
  *                        onnxruntime only pre-packs constant filters (NCHWc convolutions), so
  *                        this is the forward a weight-gradient model is really built on
  *   fwd+bwd wrt input    differentiate(of = noise_pred, wrt = sample)
+ *   wrt input, weights in  the same with the weights fed as inputs: the forward and every input
+ *                        gradient at the speed of non-constant filters, without any dW; with the
+ *                        forward's multiply-add kernel share (onnxruntime's profile) it gives a
+ *                        floor estimate for the all-weights gradient (printed under the table)
  *   fwd+bwd wrt weights  wrt = every initializer that is a weight or bias
  *   attn loss wrt input  Learn-to-Steer style: of = attention probabilities, wrt = sample
  * Reports median/min run time (min is the better estimate on a shared machine) from one more
@@ -40,7 +44,8 @@
  * committed grad-batch8.json is `--batch 8 --runs 15 --out grad-batch8.json`.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as ort from 'onnxruntime-node';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,8 +56,10 @@ import { cloneModel, serializeModel, tensorValues, type ModelProto } from '../sr
 import { decodeSafetensors, encodeSafetensors, type SafetensorEntry } from '../src/engine/train/safetensors.ts';
 import { concreteInputDims } from '../src/engine/onnx/autodiff/probe.ts';
 
-type Case = 'forward' | 'forward-weights-in' | 'wrt-input' | 'wrt-weights' | 'attn-wrt-input';
-const CASES: Case[] = ['forward', 'forward-weights-in', 'wrt-input', 'wrt-weights', 'attn-wrt-input'];
+type Case = 'forward' | 'forward-weights-in' | 'wrt-input' | 'wrt-input-weights-in' | 'wrt-weights' | 'attn-wrt-input';
+const CASES: Case[] = ['forward', 'forward-weights-in', 'wrt-input', 'wrt-input-weights-in', 'wrt-weights', 'attn-wrt-input'];
+/** Cases whose model takes the weights as inputs (what a training step runs). */
+const WEIGHTS_IN = new Set<Case>(['forward-weights-in', 'wrt-input-weights-in', 'wrt-weights']);
 type NetName = 'blocks' | 'shapeworld';
 
 interface Workload {
@@ -100,6 +107,36 @@ function arg(name: string, def: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
 }
 
+/**
+ * Share of the model's kernel time spent in the ops that carry its multiply-adds (Conv, Gemm,
+ * MatMul and onnxruntime's fused forms of them), from onnxruntime's own profile of `runs` runs.
+ * A weight gradient performs the same multiply-adds again (dW of every Conv/Gemm/MatMul), so at
+ * this model's kernel speed it costs at least this fraction of the forward once more.
+ */
+async function macKernelShare(m: ModelProto, feeds: Record<string, HostTensor>, threads: number, runs: number): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'grad-bench-prof-'));
+  try {
+    const s = await ort.InferenceSession.create(serializeModel(m), { intraOpNumThreads: threads, graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: join(dir, 'p') });
+    const f = Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, new ort.Tensor('float32', v.data as Float32Array, v.dims)]));
+    for (let i = 0; i < runs; i++) await s.run(f);
+    s.endProfiling();
+    await s.release();
+    const file = readdirSync(dir).find((n) => n.endsWith('.json'));
+    if (!file) throw new Error('onnxruntime wrote no profile');
+    const events = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { cat?: string; name: string; dur: number; args?: { op_name?: string } }[];
+    let total = 0;
+    let mac = 0;
+    for (const e of events) {
+      if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
+      total += e.dur;
+      if (/^(Conv|FusedConv|ConvTranspose|Gemm|MatMul|FusedMatMul|FusedGemm)$/.test(e.args?.op_name ?? '')) mac += e.dur;
+    }
+    return total > 0 ? mac / total : NaN;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function peakRssMiB(): number {
   try {
     const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
@@ -129,18 +166,20 @@ async function buildCase(w: Workload, kind: Case, cfg: UNetConfig): Promise<{ m:
       feeds[t.name] = { data: v.data as Float32Array, dims: v.dims };
     }
   };
-  if (kind === 'forward-weights-in') {
-    m = cloneModel(model);
-    promoteInitializers(m.graph!, weights);
-    feedWeights();
-  } else if (kind !== 'forward') {
+  let base = model;
+  if (kind === 'forward-weights-in' || kind === 'wrt-input-weights-in') {
+    base = cloneModel(model);
+    promoteInitializers(base.graph!, weights);
+  }
+  if (kind === 'forward-weights-in') m = base;
+  else if (kind !== 'forward') {
     const wrt = kind === 'wrt-weights' ? weights : ['sample'];
     const of = kind === 'attn-wrt-input' ? w.attention : w.output;
     const t0 = performance.now();
-    m = await differentiate(model, { of, wrt, keep: kind === 'attn-wrt-input' ? [w.output] : [], dimSizes: { batch: cfg.batch as number } });
+    m = await differentiate(base, { of, wrt, keep: kind === 'attn-wrt-input' ? [w.output] : [], dimSizes: { batch: cfg.batch as number } });
     diffMs = performance.now() - t0;
-    if (kind === 'wrt-weights') feedWeights();
   }
+  if (WEIGHTS_IN.has(kind)) feedWeights();
   return { m, feeds, weights, diffMs };
 }
 
@@ -197,6 +236,8 @@ async function runCase(net: NetName, kind: Case, cfg: UNetConfig, runs: number, 
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
+  const rss = peakRssMiB(); // before the forward's profiled session below adds its own memory
+  const macShare = kind === 'forward' ? await macKernelShare(m, feeds, threads, Math.max(10, runs)) : undefined;
   if (dump && kind !== 'forward' && kind !== 'forward-weights-in') {
     const res = await s.run(feeds);
     const grads = new Map<string, SafetensorEntry>();
@@ -219,7 +260,8 @@ async function runCase(net: NetName, kind: Case, cfg: UNetConfig, runs: number, 
     nodes: m.graph!.node.length,
     forwardNodes: model.graph!.node.length,
     gradients: kind === 'wrt-weights' ? weights.length : kind === 'forward' || kind === 'forward-weights-in' ? 0 : 1,
-    peakRssMiB: peakRssMiB(),
+    peakRssMiB: rss,
+    ...(macShare !== undefined ? { macKernelShare: macShare } : {}),
   };
 }
 
@@ -326,6 +368,7 @@ if (child === 'interleaved') {
 } else {
   const here = dirname(fileURLToPath(import.meta.url));
   const all = [];
+  const floors: Record<string, { inputGradWeightsInOverForward: number; forwardMacShare: number; estimate: number; measured: number }> = {};
   const torch = torchStatus();
   const torchRows: string[][] = [];
   for (const net of nets) {
@@ -428,6 +471,20 @@ if (child === 'interleaved') {
     const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     process.stdout.write(`\n${results[0].describe}; ${threads} threads, CPU, ${runs} rounds of all cases interleaved\n`);
     for (const r of rows) process.stdout.write(`${r.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')}\n`);
+    // Floor estimate for the all-weights gradient with these kernels: the input-gradient model with
+    // the weights fed as inputs (forward + every input gradient at the speed of non-constant filters,
+    // no dW), plus dW's multiply-adds (the same as the forward's Conv/Gemm/MatMul) at the inference
+    // forward's own kernel speed (pre-packed filters, onnxruntime's fastest). Approximate both ways:
+    // it includes the first conv's input gradient, which the weight model skips, and leaves out the
+    // backward of the cross-attention keys/values, which only the weight model needs.
+    const inW = all.find((x) => x.net === net && x.case === 'wrt-input-weights-in');
+    const share = results.find((r) => r.case === 'forward')?.macKernelShare as number | undefined;
+    const wW = all.find((x) => x.net === net && x.case === 'wrt-weights');
+    if (inW && share !== undefined && wW) {
+      const floor = { inputGradWeightsInOverForward: inW.minOverForward, forwardMacShare: share, estimate: inW.minOverForward + share, measured: wW.minOverForward };
+      floors[net] = floor;
+      process.stdout.write(`all-weights gradient, floor estimate with these kernels: ${floor.estimate.toFixed(2)}x fwd (input gradient with weights in ${floor.inputGradWeightsInOverForward.toFixed(2)}x + dW's multiply-adds at the forward's kernel speed ${share.toFixed(2)}x); measured ${floor.measured.toFixed(2)}x\n`);
+    }
   }
   if (torchRows.length > 0) {
     const rows = [['net', 'case', 'ours min ms', 'torch eager', 'torch jit', 'ours/torch', 'torch x fwd', 'rel diff', 'elementwise', 'ours vs f64', 'torch vs f64', 'worst tensor'], ...torchRows];
@@ -445,6 +502,7 @@ if (child === 'interleaved') {
       ? { version: torch.version, python: PYTHON, script: 'bench/torch_grad.py', threads, note: 'same ONNX graph and weights run with torch ops; min of the same number of runs; gradDiff relToMax = max|ours-ref|/max|ref| per tensor, max over tensors' }
       : torch.why,
     results: all,
+    weightGradientFloor: floors,
   };
   mkdirSync(join(here, 'results'), { recursive: true });
   const outName = arg('out', 'grad.json');

@@ -22,7 +22,8 @@
  *                        forward's multiply-add kernel share (onnxruntime's profile) it gives a
  *                        floor estimate for the all-weights gradient (printed under the table)
  *   fwd+bwd wrt weights  wrt = every initializer that is a weight or bias
- *   attn loss wrt input  Learn-to-Steer style: of = attention probabilities, wrt = sample
+ *   attn loss wrt input  Learn-to-Steer style: of = attention probabilities, wrt = sample, with
+ *                        noise_pred kept as an output (the whole forward runs; torch does the same)
  * Reports median/min run time (min is the better estimate on a shared machine) from one more
  * child that holds every case's session and times them round-robin, so a slow spell of the shared
  * machine hits all cases alike and the x-forward ratios hold; each case's own child gives peak RSS

@@ -326,20 +326,22 @@ def main():
     feeds = {k: torch.from_numpy(v) for k, v in read_safetensors(os.path.join(d, 'feeds.safetensors')).items()}
     out_name, attention, weights = meta['output'], meta['attention'], meta['weights']
     input_name = meta.get('input', 'sample')
+    # (of, wrt, keep): keep = outputs computed alongside but not in the loss, as bench/grad.ts
+    # keeps noise_pred in its attention-loss model (so both run the whole forward)
     cases = {
-        'forward': ([out_name], []),
-        'wrt-input': ([out_name], [input_name]),
-        'wrt-weights': ([out_name], weights),
-        'attn-wrt-input': (attention, [input_name]),
+        'forward': ([out_name], [], []),
+        'wrt-input': ([out_name], [input_name], []),
+        'wrt-weights': ([out_name], weights, []),
+        'attn-wrt-input': (attention, [input_name], [out_name]),
     }
     result = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'runs': runs, 'blas': loaded_blas(), 'cases': {}}
-    for case, (of, wrt) in cases.items():
-        interp = Interpreter(model, of)
+    for case, (of, wrt, keep) in cases.items():
+        interp = Interpreter(model, of + keep)
         names = list(feeds) + weights  # every tensor the traced function takes as an argument
         base = {**feeds, **{w: interp.consts[w] for w in weights}}
 
-        def loss_of(outs):
-            return sum(o.sum() for o in outs)
+        def loss_of(outs, n_of=len(of)):
+            return sum(o.sum() for o in outs[:n_of])
 
         def make_env(dtype):
             env = {}

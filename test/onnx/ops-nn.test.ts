@@ -232,7 +232,7 @@ describe('pooling and resizing', () => {
     await expectOk(r, 'channel-axis blocks');
   });
 
-  it('Resize nearest x3 along one spatial axis of a 5-D tensor (3-D depthwise Conv block sum)', async () => {
+  it('Resize nearest x3 and x2 on two of the three spatial axes of a 5-D tensor (3-D depthwise Conv block sum)', async () => {
     const g = new GraphBuilder({ opset: 17 });
     const x = g.input('x', 'float32', [1, 2, 2, 3, 2]);
     g.output(g.op('Resize', [x, '', g.initializer('scales', Float32Array.of(1, 1, 1, 3, 2), [5])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }), 'y');

@@ -49,6 +49,17 @@ function nhwcWindows(g: GraphBuilder, I: string, sh: Shape, Ho: number): string[
   for (let a = 0; a < sh.k; a++) for (let b = 0; b < sh.k; b++) t.push(sh.k === 1 && sh.s === 1 ? Ip : slice(g, Ip, [a, b], [a + (Ho - 1) * sh.s + 1, b + (Ho - 1) * sh.s + 1], [1, 2], [sh.s, sh.s]));
   return t;
 }
+/**
+ * For the flat-row candidates (stride 1, "same" pads): the padded channels-last input flattened to
+ * rows [N*Hp*Wp, ci], and the channel-major output gradient zero-padded onto the same grid [co, N, Hp, Wp].
+ */
+function flatRows(g: GraphBuilder, I: string, O: string, sh: Shape): { flat: string; Oc: string; Hp: number; Wp: number; R: number } {
+  const { N, ci, H, p } = sh;
+  const Hp = H + 2 * p, Wp = H + 2 * p;
+  const It = g.op('Pad', [transpose(g, I, [0, 2, 3, 1]), i64(g, [0, p, p, 0, 0, p, p, 0])]);
+  const Oc = g.op('Pad', [transpose(g, O, [1, 0, 2, 3]), i64(g, [0, 0, 0, 0, 0, 0, 2 * p, 2 * p])]);
+  return { flat: reshape(g, It, [N * Hp * Wp, ci]), Oc, Hp, Wp, R: N * Hp * Wp };
+}
 /** [N, C, H, W] -> [C, N*H*W] (Reshape when N = 1). */
 const chanMajor = (g: GraphBuilder, x: string, N: number, C: number) => reshape(g, N === 1 ? x : transpose(g, x, [1, 0, 2, 3]), [C, -1]);
 
@@ -207,11 +218,8 @@ const CANDIDATES: Record<string, Build> = {
   // contraction longer by Hp*Wp/(H*W).
   flatrow: (g, I, O, sh, Ho) => {
     if (sh.s !== 1 || 2 * sh.p !== sh.k - 1) return undefined;
-    const { N, ci, co, H, k, p } = sh;
-    const Hp = H + 2 * p, Wp = H + 2 * p;
-    const It = g.op('Pad', [transpose(g, I, [0, 2, 3, 1]), i64(g, [0, p, p, 0, 0, p, p, 0])]);
-    const flat = reshape(g, It, [N * Hp * Wp, ci]);
-    const Oc = g.op('Pad', [transpose(g, O, [1, 0, 2, 3]), i64(g, [0, 0, 0, 0, 0, 0, 2 * p, 2 * p])]); // [co, N, Hp, Wp]
+    const { N, co, ci, k } = sh;
+    const { flat, Oc, Hp, Wp } = flatRows(g, I, O, sh);
     const Leff = (N - 1) * Hp * Wp + (Ho - 1) * Wp + Ho;
     const Oeff = slice(g, reshape(g, Oc, [co, -1]), [0], [Leff], [1], [1]);
     const t: string[] = [];
@@ -224,12 +232,8 @@ const CANDIDATES: Record<string, Build> = {
   // the input windows (one B operand for all taps).
   ostack: (g, I, O, sh) => {
     if (sh.s !== 1 || 2 * sh.p !== sh.k - 1) return undefined;
-    const { N, ci, co, H, k, p } = sh;
-    const Hp = H + 2 * p, Wp = H + 2 * p;
-    const R = N * Hp * Wp;
-    const It = g.op('Pad', [transpose(g, I, [0, 2, 3, 1]), i64(g, [0, p, p, 0, 0, p, p, 0])]);
-    const flat = reshape(g, It, [R, ci]);
-    const Oc = g.op('Pad', [transpose(g, O, [1, 0, 2, 3]), i64(g, [0, 0, 0, 0, 0, 0, 2 * p, 2 * p])]); // [co, N, Hp, Wp]
+    const { ci, co, k } = sh;
+    const { flat, Oc, Wp, R } = flatRows(g, I, O, sh);
     const maxOff = (k - 1) * Wp + (k - 1);
     const P = g.op('Pad', [reshape(g, Oc, [co, R]), i64(g, [0, maxOff, 0, 0])]); // [co, maxOff + R]
     const t: string[] = [];

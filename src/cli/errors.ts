@@ -18,3 +18,12 @@ export class RunFailedError extends Error {
     this.name = 'RunFailedError';
   }
 }
+
+/** A long command stopped by Ctrl+C (exit 130): where it stopped and what it kept. */
+export class InterruptedError extends Error {
+  readonly exitCode = 130;
+  constructor(readonly where: string, readonly kept: string[] = []) {
+    super(`stopped at ${where}`);
+    this.name = 'InterruptedError';
+  }
+}

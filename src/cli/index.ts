@@ -5,7 +5,7 @@
  * and unknown commands load them all.
  */
 import { Command, CommanderError } from 'commander';
-import { RunFailedError, UsageError } from './errors.ts';
+import { InterruptedError, RunFailedError, UsageError } from './errors.ts';
 
 type Register = (program: Command) => void;
 
@@ -46,6 +46,11 @@ function reportError(err: unknown): number {
     process.stderr.write(`error: ${err.message}\n`);
     for (const line of err.details ?? []) process.stderr.write(`  ${line}\n`);
     return 2;
+  }
+  if (err instanceof InterruptedError) {
+    process.stderr.write(`${err.message}\n`);
+    for (const line of err.kept) process.stderr.write(`  ${line}\n`);
+    return 130;
   }
   if (err instanceof RunFailedError) {
     process.stderr.write(`error: ${err.message}\n`);

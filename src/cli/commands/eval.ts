@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { recordsToCsv, accuracyChartSvg, imageGrid } from '../../engine/eval/report.ts';
 import { tappedUNet } from '../../engine/eval/attention-peak.ts';
-import { runSuite, type EvalRecord, type SuiteSummary } from '../../engine/eval/run-suite.ts';
+import { runSuite, summarize, type EvalRecord, type SuiteSummary } from '../../engine/eval/run-suite.ts';
 import { SUITES, type SuiteName } from '../../engine/eval/suites.ts';
 import type { ImageRGB } from '../../engine/image/image.ts';
 import { encodePng } from '../../engine/image/png.ts';
@@ -12,6 +12,7 @@ import { loadPipeline } from '../../engine/pipeline/load.ts';
 import { writeFileAtomic } from '../../engine/util/fs.ts';
 import { DEFAULT_MODEL, resolveModelPath } from '../../nodes/model-load.ts';
 import { UsageError } from '../errors.ts';
+import { interruptible, isAbort } from '../interrupt.ts';
 
 interface EvalOpts {
   seeds: string;
@@ -56,37 +57,62 @@ export function register(program: Command): void {
       const sessions = new SessionManager();
       const pipe = await loadPipeline(resolveModelPath(o.model ?? DEFAULT_MODEL, process.cwd()), sessions);
       const attention = o.attention ? await tappedUNet(pipe, sessions) : undefined;
-      const ac = new AbortController();
-      process.once('SIGINT', () => ac.abort());
+      const stop = interruptible({ notice: 'interrupted: stopping after the current image and writing the results so far (Ctrl+C again to quit at once)' });
       const summaries: SuiteSummary[] = [];
       const records: EvalRecord[] = [];
       const t0 = performance.now();
-      for (const suite of suites) {
-        const bar = new cliProgress.SingleBar({ format: ` ${suite.padEnd(16)} {bar} {value}/{total} images | {rate} | acc {acc}`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
-        const samples: ImageRGB[] = [];
-        let correct = 0;
-        const started = performance.now();
-        const { records: rs, summary } = await runSuite(pipe, {
-          suite, seeds, steps, guidance, scheduler: o.scheduler as 'ddim' | 'euler', signal: ac.signal,
-          ...(attention ? { attention } : {}),
-          ...(count !== undefined ? { count } : {}),
-          onImage: (done, total, r, image) => {
-            if (done === 1) bar.start(total, 0, { acc: '-', rate: '' });
-            if (r.ok) correct++;
-            if (samples.length < 32) samples.push(image);
-            bar.update(done, { acc: `${((100 * correct) / done).toFixed(1)}%`, rate: `${(done / ((performance.now() - started) / 1000)).toFixed(2)} img/s` });
-          },
-        });
-        bar.stop();
-        summaries.push(summary);
-        records.push(...rs);
-        await writeFileAtomic(join(out, `samples-${suite}.png`), encodePng(imageGrid(samples, 8)));
+      const tty = process.stderr.isTTY === true;
+      const write = async (partial: boolean) => {
+        const seconds = (performance.now() - t0) / 1000;
+        const result = { date: new Date().toISOString(), model: pipe.folder.dir, seeds, steps, guidance, scheduler: o.scheduler, ...(partial ? { partial: true } : {}), seconds: +seconds.toFixed(1), secondsPerImage: records.length ? +(seconds / records.length).toFixed(3) : null, summaries };
+        await writeFileAtomic(join(out, 'results.json'), `${JSON.stringify({ ...result, records }, null, 2)}\n`);
+        await writeFileAtomic(join(out, 'results.csv'), recordsToCsv(records));
+        await writeFileAtomic(join(out, 'chart.svg'), accuracyChartSvg(summaries, `Shape World (${steps} steps, CFG ${guidance}, ${seeds} seeds)${partial ? ' (partial)' : ''}`));
+        return seconds;
+      };
+      try {
+        for (const suite of suites) {
+          const bar = new cliProgress.SingleBar({ format: ` ${suite.padEnd(16)} {bar} {value}/{total} images | {rate} | acc {acc}`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+          const samples: ImageRGB[] = [];
+          const done: EvalRecord[] = [];
+          let total = 0;
+          let lastLine = 0;
+          const started = performance.now();
+          const finishSuite = async () => {
+            bar.stop();
+            summaries.push(summarize(suite, done));
+            records.push(...done);
+            if (samples.length > 0) await writeFileAtomic(join(out, `samples-${suite}.png`), encodePng(imageGrid(samples, 8)));
+          };
+          try {
+            await runSuite(pipe, {
+              suite, seeds, steps, guidance, scheduler: o.scheduler as 'ddim' | 'euler', signal: stop.signal,
+              ...(attention ? { attention } : {}),
+              ...(count !== undefined ? { count } : {}),
+              onImage: (n, all, r, image) => {
+                total = all;
+                if (n === 1 && tty) bar.start(all, 0, { acc: '-', rate: '' });
+                if (!tty && (n === 1 || n === all || performance.now() - lastLine > 5000)) {
+                  lastLine = performance.now();
+                  process.stderr.write(` ${suite}: image ${n}/${all}\n`);
+                }
+                done.push(r);
+                if (samples.length < 32) samples.push(image);
+                bar.update(n, { acc: `${((100 * done.filter((d) => d.ok).length) / n).toFixed(1)}%`, rate: `${(n / ((performance.now() - started) / 1000)).toFixed(2)} img/s` });
+              },
+            });
+          } catch (err) {
+            if (!isAbort(err, stop.signal)) throw err;
+            await finishSuite();
+            await write(true);
+            throw stop.stopped(`suite ${suite}, image ${done.length + 1}${total ? `/${total}` : ''}`, [`kept ${records.length} finished image${records.length === 1 ? '' : 's'}: partial results.json, results.csv, chart.svg in ${out}`]);
+          }
+          await finishSuite();
+        }
+      } finally {
+        stop.dispose();
       }
-      const seconds = (performance.now() - t0) / 1000;
-      const result = { date: new Date().toISOString(), model: pipe.folder.dir, seeds, steps, guidance, scheduler: o.scheduler, seconds: +seconds.toFixed(1), secondsPerImage: +(seconds / records.length).toFixed(3), summaries };
-      await writeFileAtomic(join(out, 'results.json'), `${JSON.stringify({ ...result, records }, null, 2)}\n`);
-      await writeFileAtomic(join(out, 'results.csv'), recordsToCsv(records));
-      await writeFileAtomic(join(out, 'chart.svg'), accuracyChartSvg(summaries, `Shape World (${steps} steps, CFG ${guidance}, ${seeds} seeds)`));
+      const seconds = await write(false);
       console.table(summaries.map((s) => ({ suite: s.suite, prompts: s.prompts, images: s.images, accuracy: +(100 * s.accuracy).toFixed(1), objectRecall: +(100 * s.objectRecall).toFixed(1), ...(s.attentionPeakInBox ? { attentionPeakInBox: +(100 * s.attentionPeakInBox.rate).toFixed(1) } : {}) })));
       process.stderr.write(`${records.length} images in ${seconds.toFixed(1)} s; results in ${out}\n`);
       await sessions.dispose();

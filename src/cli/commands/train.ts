@@ -4,7 +4,7 @@
  * Trains the bundled Shape World model (src/engine/train/shape-world). Without --stage both stages
  * run in order (a stage whose newest checkpoint already reached its steps is skipped). With
  * --export alone, only the model folder DIR/model is (re)written from the newest checkpoints.
- * Ctrl-C (or SIGTERM) stops after the current step and saves a checkpoint (a second one exits at once);
+ * Ctrl-C (or SIGTERM) stops after the current step, saves a checkpoint and exits 130 (a second one exits at once);
  * --resume continues exactly from the newest checkpoint. Exit codes: 2 for usage errors, 1 for a
  * failed run (e.g. a NaN loss).
  */
@@ -23,7 +23,8 @@ import {
   type StepProgress,
   type TrainStageOptions,
 } from '../../engine/train/shape-world/index.ts';
-import { RunFailedError, UsageError } from '../errors.ts';
+import { InterruptedError, RunFailedError, UsageError } from '../errors.ts';
+import { interruptible } from '../interrupt.ts';
 
 interface TrainOpts {
   out?: string;
@@ -103,6 +104,7 @@ function makeReporter(useBar: boolean, every: number): { onProgress: (p: StepPro
 }
 
 function mapError(err: unknown): never {
+  if (err instanceof InterruptedError) throw err;
   if (err instanceof TrainSetupError || err instanceof NetConfigError || err instanceof CheckpointError) throw new UsageError(err.message);
   if (err instanceof NonFiniteLossError) throw new RunFailedError(err.message);
   throw err;
@@ -156,17 +158,7 @@ export function register(program: Command): void {
           await exportShapeWorld(out, { log });
           return;
         }
-        const controller = new AbortController();
-        let interrupts = 0;
-        const onSigint = () => {
-          interrupts++;
-          if (interrupts === 1) {
-            process.stderr.write('\ninterrupted: finishing the current step and saving a checkpoint (Ctrl-C again to quit at once)\n');
-            controller.abort();
-          } else process.exit(130);
-        };
-        process.on('SIGINT', onSigint);
-        process.on('SIGTERM', onSigint);
+        const stop = interruptible({ notice: 'interrupted: finishing the current step and saving a checkpoint (Ctrl-C again to quit at once)' });
         const reporter = makeReporter(o.progress !== false && process.stderr.isTTY === true, logEvery);
         try {
           const stages: StageKind[] = stage ? [stage] : ['vae', 'unet'];
@@ -193,7 +185,7 @@ export function register(program: Command): void {
               ...(until !== undefined ? { until } : {}),
               checkpointEvery,
               threads,
-              signal: controller.signal,
+              signal: stop.signal,
               onProgress: reporter.onProgress,
               log: (line) => {
                 reporter.stop();
@@ -206,15 +198,16 @@ export function register(program: Command): void {
             log(`${s}: steps ${r.startStep} -> ${r.completed} of ${r.total}${sps}; last loss ${r.losses.at(-1)?.toFixed(5) ?? '-'}; checkpoint ${r.lastCheckpoint ?? '-'}`);
             if (!r.aborted && r.completed < r.total) log(`stopped at step ${r.completed} (--until); continue with: steer train shape-world --out ${out} --stage ${s} --resume`);
             if (r.aborted) {
-              log(`stopped; continue with: steer train shape-world --out ${out}${stage ? ` --stage ${stage}` : ''} --resume`);
-              return;
+              throw stop.stopped(`${s} step ${r.completed}/${r.total}`, [
+                `checkpoint ${r.lastCheckpoint ?? '(none saved)'}`,
+                `continue with: steer train shape-world --out ${out}${stage ? ` --stage ${stage}` : ''} --resume`,
+              ]);
             }
           }
           if (o.export && stage) await exportShapeWorld(out, { log });
         } finally {
           reporter.stop();
-          process.off('SIGINT', onSigint);
-          process.off('SIGTERM', onSigint);
+          stop.dispose();
         }
       } catch (err) {
         mapError(err);

@@ -10,6 +10,7 @@ import type { Pipeline } from '../pipeline/load.ts';
 import { sampleLatent, type SchedulerName } from '../pipeline/sample.ts';
 import { parsePrompt } from '../prompt/parse.ts';
 import { detect } from '../world/detect.ts';
+import { yieldToEventLoop } from '../util/yield.ts';
 import type { ObjectName } from '../world/types.ts';
 import { AttentionRecorder, peakInBox, type TappedUNet } from './attention-peak.ts';
 import { checkRelation } from './geneval.ts';
@@ -105,6 +106,7 @@ export async function runSuite(pipe: Pipeline, o: SuiteOptions): Promise<{ recor
   for (const p of prompts) {
     const c = await encodePrompt(pipe, parsePrompt(p.text));
     for (let seed = 0; seed < o.seeds; seed++) {
+      await yieldToEventLoop(); // Ctrl+C arrives between images
       o.signal?.throwIfAborted();
       const recorder = o.attention && p.objects.length > 1 ? new AttentionRecorder(o.attention, pipe, c.objects.map((x) => x.headTokenIndices)) : undefined;
       const [from, to] = [Math.floor(o.steps * MID_STEPS[0]), Math.ceil(o.steps * MID_STEPS[1])];

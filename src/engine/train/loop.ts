@@ -7,6 +7,7 @@
  */
 import type { GoodCheckpoint } from './guard.ts';
 import { NonFiniteGuard } from './guard.ts';
+import { yieldToEventLoop } from '../util/yield.ts';
 
 export interface StepResult {
   loss: number;
@@ -77,6 +78,7 @@ export async function runTraining(opts: RunTrainingOptions): Promise<RunTraining
 
   let aborted = false;
   for (let i = startStep; i < steps; i++) {
+    await yieldToEventLoop(); // lets Ctrl+C arrive between steps
     if (opts.signal?.aborted) {
       aborted = true;
       break;

@@ -14,6 +14,7 @@ import { SOCKET_SUMMARIES } from '../../nodes/values.ts';
 import type { EngineEvent, ErrorInfo, OutputSummary } from '../../shared/events.ts';
 import type { GraphFile, GraphNode } from '../../shared/graph.ts';
 import { OutputCache } from './cache.ts';
+import { ancestors, topologicalOrder } from './order.ts';
 import type { NodeRegistry } from './registry.ts';
 
 export interface RunOptions {
@@ -67,39 +68,17 @@ export class Executor {
 
   /** Node ids in execution order: the targets' ancestors (or all nodes), topologically sorted. */
   plan(graph: GraphFile, targets?: string[]): string[] {
-    const ids = new Set(graph.nodes.map((n) => n.id));
-    for (const t of targets ?? []) if (!ids.has(t)) throw new Error(`target node "${t}" is not in the graph`);
-    const parents = new Map<string, string[]>(graph.nodes.map((n) => [n.id, []]));
-    for (const e of graph.edges) parents.get(e.to.node)!.push(e.from.node);
-    let needed: Set<string>;
+    const known = new Set(graph.nodes.map((n) => n.id));
+    for (const t of targets ?? []) if (!known.has(t)) throw new Error(`target node "${t}" is not in the graph`);
+    const ids = graph.nodes.map((n) => n.id);
+    const edges = graph.edges.map((e) => [e.from.node, e.to.node] as const);
+    let needed: Set<string> = new Set(ids);
     if (targets && targets.length > 0) {
-      needed = new Set();
-      const stack = [...targets];
-      while (stack.length > 0) {
-        const id = stack.pop()!;
-        if (needed.has(id)) continue;
-        needed.add(id);
-        stack.push(...parents.get(id)!);
-      }
-    } else needed = ids;
-    // Kahn's algorithm, ties broken by file order so runs are reproducible.
-    const order: string[] = [];
-    const indegree = new Map<string, number>();
-    for (const n of graph.nodes) if (needed.has(n.id)) indegree.set(n.id, parents.get(n.id)!.filter((p) => needed.has(p)).length);
-    const children = new Map<string, string[]>();
-    for (const e of graph.edges) if (needed.has(e.to.node)) (children.get(e.from.node) ?? children.set(e.from.node, []).get(e.from.node)!).push(e.to.node);
-    const position = new Map(graph.nodes.map((n, i) => [n.id, i]));
-    const ready = graph.nodes.filter((n) => indegree.get(n.id) === 0).map((n) => n.id);
-    while (ready.length > 0) {
-      ready.sort((a, b) => position.get(a)! - position.get(b)!);
-      const id = ready.shift()!;
-      order.push(id);
-      for (const c of children.get(id) ?? []) {
-        const d = indegree.get(c)! - 1;
-        indegree.set(c, d);
-        if (d === 0) ready.push(c);
-      }
+      const parents = new Map<string, string[]>(ids.map((id) => [id, []]));
+      for (const [from, to] of edges) parents.get(to)?.push(from);
+      needed = ancestors(targets, parents);
     }
+    const order = topologicalOrder(ids, edges, needed);
     if (order.length !== needed.size) throw new Error('the graph has a cycle (validate it first)');
     return order;
   }

@@ -8,6 +8,7 @@ import type { GraphEdge, GraphFile, GraphIssue, GraphNode } from '../../shared/g
 import { GRAPH_FORMAT, GRAPH_VERSION } from '../../shared/graph.ts';
 import { canConnect } from '../../shared/sockets.ts';
 import { MigrationError, migrateGraph } from './migrate.ts';
+import { findCycles } from './order.ts';
 import type { NodeRegistry } from './registry.ts';
 import { edgeSchema, headerSchema, nodeSchema, typeName, zodProblems } from './schema.ts';
 
@@ -137,8 +138,9 @@ export function validateGraph(input: unknown, registry: NodeRegistry): Validatio
   }
 
   // --- cycles ---
-  for (const cycle of findCycles(nodes, edges)) {
-    add('cycle', `$.nodes[${nodeIndex.get(cycle[0]!)}]`, `nodes form a cycle: ${[...cycle, cycle[0]].map((id) => `"${id}"`).join(' -> ')}; graphs must flow one way`, cycle[0]);
+  // Every elementary cycle is overkill: one per group of nodes that form cycles.
+  for (const cycle of findCycles(nodes.map((n) => n.id), edges.map((e) => [e.from.node, e.to.node] as const))) {
+    add('cycle', `$.nodes[${nodeIndex.get(cycle[0]!)}]`, `nodes form a cycle: ${cyclePath(cycle)}; graphs must flow one way`, cycle[0]);
   }
 
   if (issues.length > 0) return { ok: false, issues };
@@ -193,32 +195,11 @@ function checkParams(
   }
 }
 
-/** Every elementary cycle is overkill; report one cycle per strongly connected component. */
-function findCycles(nodes: GraphNode[], edges: GraphEdge[]): string[][] {
-  const next = new Map<string, string[]>(nodes.map((n) => [n.id, []]));
-  for (const e of edges) next.get(e.from.node)?.push(e.to.node);
-  const state = new Map<string, 1 | 2>(); // 1 = on stack, 2 = done
-  const stack: string[] = [];
-  const cycles: string[][] = [];
-  const inReportedCycle = new Set<string>();
-  const visit = (id: string): void => {
-    state.set(id, 1);
-    stack.push(id);
-    for (const to of next.get(id) ?? []) {
-      const s = state.get(to);
-      if (s === 1) {
-        const cycle = stack.slice(stack.indexOf(to));
-        if (!cycle.some((c) => inReportedCycle.has(c))) {
-          cycles.push(cycle);
-          cycle.forEach((c) => inReportedCycle.add(c));
-        }
-      } else if (s === undefined) visit(to);
-    }
-    stack.pop();
-    state.set(id, 2);
-  };
-  for (const n of nodes) if (!state.has(n.id)) visit(n.id);
-  return cycles;
+/** "a" -> "b" -> "a", shortened to its ends for long cycles. */
+function cyclePath(cycle: string[]): string {
+  const q = (ids: string[]) => ids.map((id) => `"${id}"`).join(' -> ');
+  if (cycle.length <= 12) return q([...cycle, cycle[0]!]);
+  return `${q(cycle.slice(0, 5))} -> ... (${cycle.length - 10} more) -> ${q([...cycle.slice(-5), cycle[0]!])} (${cycle.length} nodes)`;
 }
 
 function list(items: string[]): string {

@@ -3,29 +3,28 @@
  * of its head-noun token (mean over heads and over the 16x16 cross-attention layers, averaged
  * over the middle denoising steps) should peak inside that object's detected box. This module
  * records those maps along a normal sampling run (via the sampler's beforeStep hook, on the
- * conditional prompt) and scores them against detections.
+ * conditional prompt) and scores them against detections. The maps come from the one attention
+ * module (src/engine/steer/attention.ts): same layers, tokens and order as steering reads.
  */
-import { loadModel } from '../onnx/model.ts';
-import type { Session, SessionManager } from '../onnx/session.ts';
+import type { SessionManager } from '../onnx/session.ts';
 import type { Embedding } from '../pipeline/encode.ts';
+import { unetBatch } from '../pipeline/invert.ts';
 import type { Pipeline } from '../pipeline/load.ts';
-import { addAttentionTaps, type AttentionTap } from '../steer/attention-taps.ts';
+import { attentionUNet, meanMap, stacksFromTaps, type AttentionUNet } from '../steer/attention.ts';
 import type { Box } from './geneval.ts';
 
-export interface TappedUNet {
-  session: Session;
-  taps: AttentionTap[];
+/** The UNet with its cross-attention maps at the largest (latent) resolution exposed (steer/attention.ts). */
+export interface TappedUNet extends AttentionUNet {
   /** Map side (16 for Shape World). */
   size: number;
 }
 
 /** The UNet with its cross-attention maps at the largest resolution exposed as outputs. */
 export async function tappedUNet(pipe: Pipeline, sessions: SessionManager): Promise<TappedUNet> {
-  const { model } = loadModel(pipe.folder.unet.model);
   const [, h, w] = pipe.latentShape;
-  const { model: tapped, taps } = await addAttentionTaps(model, { resolutions: [Math.max(h, w)], latentSize: [h, w] });
-  if (taps.length === 0) throw new Error(`${pipe.folder.unet.model}: no cross-attention (attn2) softmax at ${h}x${w} to read`);
-  return { session: await sessions.get(tapped), taps, size: taps[0]!.height };
+  const size = Math.max(h, w);
+  const unet = await attentionUNet(pipe, sessions, { resolutions: [size] }, size);
+  return { ...unet, size };
 }
 
 /** Accumulates per-token maps (mean over heads and layers) over the steps it is fed. */
@@ -43,28 +42,15 @@ export class AttentionRecorder {
   }
 
   async record(latentIn: Float32Array, t: number, cond: Embedding): Promise<void> {
-    const [c, h, w] = this.pipe.latentShape;
-    const out = await this.unet.session.run(
-      {
-        sample: { data: latentIn, dims: [1, c, h, w] },
-        timestep: this.pipe.io.timestepType === 'int64' ? { data: BigInt64Array.of(BigInt(Math.round(t))), dims: [1] } : { data: Float32Array.of(t), dims: [1] },
-        encoder_hidden_states: { data: cond.data, dims: cond.dims },
-      },
-      this.unet.taps.map((tap) => tap.output),
-    );
-    const hw = this.unet.size * this.unet.size;
-    for (const tap of this.unet.taps) {
-      const m = out[tap.output]!.data as Float32Array; // [1, heads, HW, tokens]
-      const T = tap.tokens;
-      this.tokenGroups.forEach((tokens, g) => {
-        const sum = this.sums[g]!;
-        for (let head = 0; head < tap.heads; head++) {
-          const base = head * hw * T;
-          for (let q = 0; q < hw; q++) for (const k of tokens) sum[q] = sum[q]! + m[base + q * T + k]! / (tap.heads * tokens.length);
-        }
-      });
-    }
-    this.count += this.unet.taps.length;
+    const u = this.unet;
+    const out = await unetBatch(this.pipe, u.session, latentIn, 1, t, cond.data, u.taps.map((tap) => tap.output));
+    const [stack] = stacksFromTaps(u.spec, u.taps, out, [this.tokenGroups]);
+    this.tokenGroups.forEach((_, g) => {
+      const m = meanMap(stack!, u.spec, g);
+      const sum = this.sums[g]!;
+      for (let i = 0; i < m.length; i++) sum[i] = sum[i]! + m[i]!;
+    });
+    this.count += 1;
   }
 
   /** Mean map per object, [size*size] row-major. */

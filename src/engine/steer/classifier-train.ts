@@ -1,0 +1,356 @@
+/**
+ * Training a relation classifier on a relation dataset (relation-dataset.ts) with the project's
+ * autodiff, the authors' recipe: AdamW (lr 1e-4, weight decay 0.05), batch 64 shuffled,
+ * ReduceLROnPlateau on validation loss (x0.5, patience 5, min lr 1e-6), early stopping on
+ * validation loss (patience 10), at most `maxEpochs`; the kept model is the best-validation one.
+ *
+ * Checkpoints after every epoch (weights, best weights, optimiser, plateau state, history) in
+ * `<out>/checkpoints`; `resume` continues exactly (batch order and dropout masks are functions of
+ * (seed, epoch, step)). The result is exported as `<out>/model.onnx` + `<out>/classifier.json`.
+ *
+ * `positiveOnly` trains on the maps of prompts that state the true relation only (no dual
+ * inversion): the leakage ablation.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Relation } from '../eval/geneval.ts';
+import { differentiate } from '../onnx/autodiff/index.ts';
+import { serializeModel } from '../onnx/model.ts';
+import { SessionManager, type HostTensor, type Session } from '../onnx/session.ts';
+import { CheckpointManager, loadCheckpoint } from '../train/checkpoint.ts';
+import { AdamW } from '../train/optim.ts';
+import { ReduceLROnPlateau } from '../train/schedule.ts';
+import { modelWeights, withWeights } from '../train/shape-world/weights.ts';
+import type { JsonObject, TensorMap } from '../train/types.ts';
+import { writeFileAtomic } from '../util/fs.ts';
+import { yieldToEventLoop } from '../util/yield.ts';
+import { derive, Rng } from '../world/rng.ts';
+import { specHash } from './attention.ts';
+import { BUCKET_RULE, CLASSIFIER_FORMAT, CLASSIFIER_VERSION, type ClassifierInfo, type ClassifierMetrics } from './classifier.ts';
+import { buildClassifier, DEFAULT_CLASSIFIER_CONFIG, type ClassifierConfig } from './classifier-net.ts';
+import { loadRelationDataset, type DatasetSplit, type LoadedDataset, type SampleMeta } from './relation-dataset.ts';
+
+export interface ClassifierRecipe {
+  seed: number;
+  batch: number;
+  lr: number;
+  weightDecay: number;
+  maxEpochs: number;
+  earlyStopPatience: number;
+  plateau: { factor: number; patience: number; minLr: number };
+  evalBatch: number;
+  positiveOnly: boolean;
+  model: Omit<ClassifierConfig, 'channels' | 'size' | 'classes' | 'buckets'>;
+}
+
+export const DEFAULT_CLASSIFIER_RECIPE: ClassifierRecipe = {
+  seed: 0,
+  batch: 64,
+  lr: 1e-4,
+  weightDecay: 0.05,
+  maxEpochs: 100,
+  earlyStopPatience: 10,
+  plateau: { factor: 0.5, patience: 5, minLr: 1e-6 },
+  evalBatch: 256,
+  positiveOnly: false,
+  model: DEFAULT_CLASSIFIER_CONFIG,
+};
+
+export class ClassifierTrainError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClassifierTrainError';
+  }
+}
+
+export interface EpochProgress {
+  epoch: number;
+  maxEpochs: number;
+  step: number;
+  stepsPerEpoch: number;
+  trainLoss: number;
+  lr: number;
+  val?: { loss: number; accuracy: number };
+}
+
+export interface TrainClassifierOptions {
+  data: string | LoadedDataset;
+  out: string;
+  name?: string;
+  resume?: boolean;
+  recipe?: Partial<ClassifierRecipe>;
+  threads?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: EpochProgress) => void;
+  log?: (line: string) => void;
+}
+
+export interface TrainClassifierResult {
+  dir: string;
+  info: ClassifierInfo;
+  epochs: number;
+  bestEpoch: number;
+  seconds: number;
+  stoppedEarly: boolean;
+}
+
+/** Sample indices per split (train/val restricted to positive prompts when positiveOnly). */
+export function splitIndices(meta: readonly SampleMeta[], positiveOnly: boolean): Record<DatasetSplit, number[]> {
+  const out: Record<DatasetSplit, number[]> = { train: [], val: [], test: [], unseen: [] };
+  meta.forEach((m, i) => {
+    if (positiveOnly && m.kind !== 'pos' && (m.split === 'train' || m.split === 'val')) return;
+    out[m.split].push(i);
+  });
+  return out;
+}
+
+function shuffled(idx: readonly number[], seed: number): number[] {
+  const a = [...idx];
+  const rng = new Rng(seed);
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = rng.int(0, i);
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+interface Batch {
+  maps: HostTensor;
+  bucket: HostTensor;
+  target: HostTensor;
+  labels: number[];
+}
+
+function makeBatch(ds: LoadedDataset, idx: readonly number[], classes: readonly Relation[]): Batch {
+  const n = ds.sampleSize;
+  const maps = new Float32Array(idx.length * n);
+  const K = classes.length;
+  const target = new Float32Array(idx.length * K);
+  const bucket = new BigInt64Array(idx.length);
+  const labels: number[] = [];
+  idx.forEach((s, i) => {
+    maps.set(ds.maps.subarray(s * n, (s + 1) * n), i * n);
+    const m = ds.meta[s]!;
+    const y = classes.indexOf(m.label);
+    labels.push(y);
+    target[i * K + y] = 1;
+    bucket[i] = BigInt(m.bucket);
+  });
+  const [, C, S] = ds.manifest.sampleShape;
+  return { maps: { data: maps, dims: [idx.length, 2, C, S, S] }, bucket: { data: bucket, dims: [idx.length] }, target: { data: target, dims: [idx.length, K] }, labels };
+}
+
+/** Evaluates weights on samples: loss, accuracy, per class, per bucket, confusion. */
+export async function evaluate(session: Session, ds: LoadedDataset, idx: readonly number[], classes: readonly Relation[], batch: number): Promise<ClassifierMetrics> {
+  const K = classes.length;
+  const steps = ds.manifest.recipe.record;
+  const confusion = classes.map(() => new Array<number>(K).fill(0));
+  const perBucket = steps.map((step) => ({ step, correct: 0, count: 0 }));
+  let loss = 0;
+  let correct = 0;
+  for (let b = 0; b < idx.length; b += batch) {
+    const part = idx.slice(b, b + batch);
+    const bt = makeBatch(ds, part, classes);
+    const out = await session.run({ maps: bt.maps, bucket: bt.bucket }, ['probs']);
+    const p = out.probs!.data as Float32Array;
+    part.forEach((s, i) => {
+      let best = 0;
+      for (let k = 1; k < K; k++) if (p[i * K + k]! > p[i * K + best]!) best = k;
+      const y = bt.labels[i]!;
+      loss -= Math.log(Math.max(1e-12, p[i * K + y]!));
+      confusion[y]![best]! += 1;
+      const pb = perBucket[ds.meta[s]!.bucket]!;
+      pb.count++;
+      if (best === y) {
+        correct++;
+        pb.correct++;
+      }
+    });
+    await yieldToEventLoop();
+  }
+  const perClass: ClassifierMetrics['perClass'] = {};
+  classes.forEach((c, y) => {
+    const count = confusion[y]!.reduce((a, v) => a + v, 0);
+    perClass[c] = { accuracy: count ? confusion[y]![y]! / count : 0, count };
+  });
+  const n = Math.max(1, idx.length);
+  return { accuracy: correct / n, loss: loss / n, count: idx.length, perClass, perBucket: perBucket.map((b) => ({ step: b.step, accuracy: b.count ? b.correct / b.count : 0, count: b.count })), confusion };
+}
+
+function dropMasks(sites: { name: string; dims: (number | 'B')[] }[], B: number, p: number, seed: number): Record<string, HostTensor> {
+  const out: Record<string, HostTensor> = {};
+  const keep = 1 / (1 - p);
+  for (const s of sites) {
+    const dims = s.dims.map((d) => (d === 'B' ? B : d));
+    const n = dims.reduce((a, b) => a * b, 1);
+    const rng = new Rng(derive(seed, s.name));
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = rng.next() < p ? 0 : keep;
+    out[s.name] = { data, dims };
+  }
+  return out;
+}
+
+const toJson = (m: TensorMap, prefix: string, into: TensorMap) => {
+  for (const [k, v] of m) into.set(prefix + k, v);
+};
+
+export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainClassifierResult> {
+  const t0 = performance.now();
+  const out = resolve(o.out);
+  const log = o.log ?? (() => undefined);
+  const recipe: ClassifierRecipe = { ...DEFAULT_CLASSIFIER_RECIPE, ...o.recipe, plateau: { ...DEFAULT_CLASSIFIER_RECIPE.plateau, ...o.recipe?.plateau }, model: { ...DEFAULT_CLASSIFIER_RECIPE.model, ...o.recipe?.model } };
+  if (!Number.isInteger(recipe.batch) || recipe.batch < 1) throw new ClassifierTrainError(`batch must be a positive integer, got ${recipe.batch}`);
+  if (!(recipe.lr > 0)) throw new ClassifierTrainError(`lr must be > 0, got ${recipe.lr}`);
+  if (!Number.isInteger(recipe.maxEpochs) || recipe.maxEpochs < 1) throw new ClassifierTrainError(`maxEpochs must be a positive integer, got ${recipe.maxEpochs}`);
+  const ds = typeof o.data === 'string' ? loadRelationDataset(o.data) : o.data;
+  const dataDir = typeof o.data === 'string' ? resolve(o.data) : '(in memory)';
+  const classes = [...ds.manifest.classes];
+  const split = splitIndices(ds.meta, recipe.positiveOnly);
+  if (split.train.length === 0) throw new ClassifierTrainError(`${dataDir}: no training samples`);
+  if (split.val.length === 0) throw new ClassifierTrainError(`${dataDir}: no validation samples (build more images, or raise the val fraction)`);
+  const [, C, S] = ds.manifest.sampleShape;
+  const cfg: ClassifierConfig = { ...recipe.model, channels: C, size: S, classes: classes.length, buckets: ds.manifest.recipe.record.length };
+
+  // Graphs: training (loss + gradients w.r.t. every weight) and inference.
+  const train = buildClassifier(cfg, { seed: recipe.seed, training: true });
+  const infer = buildClassifier(cfg, { seed: recipe.seed });
+  const init = modelWeights([infer.model]);
+  const wrt = [...init.weights.keys()];
+  const gradModel = await differentiate(train.model, { of: 'loss', wrt, dimSizes: { batch: 2 } });
+  const sessions = new SessionManager();
+  const so = o.threads ? { intraOpNumThreads: o.threads } : {};
+  const gradSession = await sessions.get(gradModel, so);
+
+  // State, possibly from a checkpoint.
+  const mgr = new CheckpointManager({ dir: join(out, 'checkpoints'), prefix: 'epoch', keep: 2 });
+  const latest = await mgr.latest();
+  if (latest && !o.resume) throw new ClassifierTrainError(`${out} already has checkpoints (${latest}); pass --resume to continue, or use another --out folder`);
+  if (o.resume && !latest && existsSync(out) && existsSync(join(out, 'checkpoints'))) log(`note: ${out}/checkpoints is empty; starting a fresh run`);
+  let weights: TensorMap = new Map([...init.weights].map(([k, v]) => [k, new Float32Array(v)]));
+  let best: TensorMap = new Map([...weights].map(([k, v]) => [k, new Float32Array(v)]));
+  const opt = new AdamW({ weightDecay: recipe.weightDecay });
+  const plateau = new ReduceLROnPlateau({ lr: recipe.lr, mode: 'min', factor: recipe.plateau.factor, patience: recipe.plateau.patience, minLr: recipe.plateau.minLr });
+  let epoch = 0;
+  let bestLoss = Infinity;
+  let bestEpoch = 0;
+  let bad = 0;
+  let history: JsonObject[] = [];
+  if (latest) {
+    const ck = await loadCheckpoint(latest);
+    const meta = ck.metadata ?? {};
+    if (JSON.stringify(meta.recipe) !== JSON.stringify(recipe)) throw new ClassifierTrainError(`${latest} was trained with another recipe; an exact resume needs the same settings`);
+    if (meta.dataset_spec !== ds.manifest.specHash || meta.dataset_samples !== ds.meta.length) throw new ClassifierTrainError(`${latest} was trained on another dataset (${String(meta.dataset_samples)} samples, spec ${String(meta.dataset_spec)}); this one has ${ds.meta.length} samples, spec ${ds.manifest.specHash}`);
+    weights = new Map();
+    best = new Map();
+    for (const k of wrt) {
+      const w = ck.weights.get(k);
+      const bw = ck.weights.get(`best/${k}`);
+      if (!w || !bw) throw new ClassifierTrainError(`${latest}: weight '${k}' is missing`);
+      weights.set(k, w);
+      best.set(k, bw);
+    }
+    if (ck.optimizer) opt.loadState(ck.optimizer);
+    if (ck.schedule) plateau.loadState(ck.schedule);
+    epoch = ck.step;
+    bestLoss = typeof meta.best_loss === 'number' ? meta.best_loss : Infinity;
+    bestEpoch = typeof meta.best_epoch === 'number' ? meta.best_epoch : 0;
+    bad = typeof meta.bad_epochs === 'number' ? meta.bad_epochs : 0;
+    history = Array.isArray(meta.history) ? (meta.history as JsonObject[]) : [];
+    log(`resumed from ${latest} (epoch ${epoch}, best val loss ${bestLoss.toFixed(4)} at epoch ${bestEpoch})`);
+  }
+
+  const shapes = init.shapes;
+  const feedsOf = (w: TensorMap) => Object.fromEntries([...w].map(([k, v]) => [k, { data: v, dims: shapes.get(k)! }])) as Record<string, HostTensor>;
+  const inferSession = async (w: TensorMap) => sessions.get(withWeights(infer.model, w), so);
+  const stepsPerEpoch = Math.ceil(split.train.length / recipe.batch);
+  let stoppedEarly = false;
+  while (epoch < recipe.maxEpochs && bad < recipe.earlyStopPatience) {
+    const order = shuffled(split.train, derive(recipe.seed, 'epoch', epoch));
+    let lossSum = 0;
+    for (let s = 0; s < stepsPerEpoch; s++) {
+      o.signal?.throwIfAborted();
+      const idx = order.slice(s * recipe.batch, (s + 1) * recipe.batch);
+      const bt = makeBatch(ds, idx, classes);
+      const masks = dropMasks(train.dropSites, idx.length, cfg.dropout, derive(recipe.seed, 'drop', epoch, s));
+      const res = await gradSession.run({ ...feedsOf(weights), maps: bt.maps, bucket: bt.bucket, target: bt.target, ...masks });
+      const loss = (res.loss!.data as Float32Array)[0]!;
+      if (!Number.isFinite(loss)) throw new ClassifierTrainError(`epoch ${epoch + 1} step ${s + 1}: the loss is ${loss}`);
+      const grads = new Map<string, Float32Array>();
+      for (const k of wrt) grads.set(k, res[`${k}_grad`]!.data as Float32Array);
+      opt.step(weights, grads, plateau.currentLr);
+      lossSum += loss;
+      o.onProgress?.({ epoch: epoch + 1, maxEpochs: recipe.maxEpochs, step: s + 1, stepsPerEpoch, trainLoss: lossSum / (s + 1), lr: plateau.currentLr });
+      await yieldToEventLoop();
+    }
+    const session = await inferSession(weights);
+    const val = await evaluate(session, ds, split.val, classes, recipe.evalBatch);
+    await session.release();
+    epoch++;
+    plateau.step(val.loss);
+    if (val.loss < bestLoss) {
+      bestLoss = val.loss;
+      bestEpoch = epoch;
+      bad = 0;
+      best = new Map([...weights].map(([k, v]) => [k, new Float32Array(v)]));
+    } else bad++;
+    history.push({ epoch, train_loss: lossSum / stepsPerEpoch, val_loss: val.loss, val_accuracy: val.accuracy, lr: plateau.currentLr });
+    o.onProgress?.({ epoch, maxEpochs: recipe.maxEpochs, step: stepsPerEpoch, stepsPerEpoch, trainLoss: lossSum / stepsPerEpoch, lr: plateau.currentLr, val: { loss: val.loss, accuracy: val.accuracy } });
+    log(`epoch ${epoch}: train loss ${(lossSum / stepsPerEpoch).toFixed(4)}, val loss ${val.loss.toFixed(4)}, val accuracy ${(val.accuracy * 100).toFixed(1)}%, lr ${plateau.currentLr.toExponential(1)}${bad === 0 ? ' (best)' : ''}`);
+    const tensors: TensorMap = new Map(weights);
+    toJson(best, 'best/', tensors);
+    await mgr.save({
+      step: epoch,
+      weights: tensors,
+      optimizer: opt.state(),
+      schedule: plateau.state(),
+      metadata: { recipe: recipe as unknown as JsonObject, dataset_spec: ds.manifest.specHash, dataset_samples: ds.meta.length, best_loss: bestLoss, best_epoch: bestEpoch, bad_epochs: bad, history },
+    });
+  }
+  stoppedEarly = bad >= recipe.earlyStopPatience;
+
+  // Final metrics with the best weights, then export.
+  const bestSession = await inferSession(best);
+  const metrics: Record<string, ClassifierMetrics> = {};
+  for (const [name, idx] of Object.entries({ val: split.val, test: split.test, unseen: split.unseen })) if (idx.length > 0) metrics[name] = await evaluate(bestSession, ds, idx, classes, recipe.evalBatch);
+  const wrongOf = (sp: DatasetSplit) => split[sp].filter((i) => ds.meta[i]!.kind === 'neg');
+  const rightOf = (sp: DatasetSplit) => split[sp].filter((i) => ds.meta[i]!.kind === 'pos');
+  if (wrongOf('test').length > 0) metrics['test-wrong-prompt'] = await evaluate(bestSession, ds, wrongOf('test'), classes, recipe.evalBatch);
+  if (rightOf('test').length > 0) metrics['test-right-prompt'] = await evaluate(bestSession, ds, rightOf('test'), classes, recipe.evalBatch);
+  if (wrongOf('unseen').length > 0) metrics['unseen-wrong-prompt'] = await evaluate(bestSession, ds, wrongOf('unseen'), classes, recipe.evalBatch);
+  await bestSession.release();
+  const finalModel = withWeights(infer.model, best);
+  const seconds = (performance.now() - t0) / 1000;
+  const info: ClassifierInfo = {
+    format: CLASSIFIER_FORMAT,
+    version: CLASSIFIER_VERSION,
+    name: o.name ?? 'relations',
+    classes,
+    model: { unetSha256: ds.manifest.model.unetSha256, dir: ds.manifest.model.dir },
+    spec: ds.manifest.spec,
+    specHash: specHash(ds.manifest.spec),
+    steps: ds.manifest.recipe.record,
+    totalSteps: ds.manifest.recipe.steps,
+    bucketRule: BUCKET_RULE,
+    input: { maps: `float32 [B, 2, ${C}, ${S}, ${S}] (subject's then object's stacks, channel order of spec)`, bucket: 'int64 [B] (step bucket, see bucketRule)' },
+    config: cfg,
+    training: {
+      recipe,
+      dataset: dataDir,
+      datasetSamples: ds.meta.length,
+      trainSamples: split.train.length,
+      valSamples: split.val.length,
+      epochs: epoch,
+      bestEpoch,
+      stoppedEarly,
+      seconds: Math.round(seconds),
+      history,
+    },
+    metrics,
+  };
+  await writeFileAtomic(join(out, 'model.onnx'), serializeModel(finalModel));
+  await writeFileAtomic(join(out, 'classifier.json'), JSON.stringify(info, null, 2) + '\n');
+  await sessions.dispose();
+  log(`wrote ${out}: best epoch ${bestEpoch} of ${epoch}, test accuracy ${metrics.test ? (metrics.test.accuracy * 100).toFixed(1) + '%' : '-'}`);
+  return { dir: out, info, epochs: epoch, bestEpoch, seconds, stoppedEarly };
+}

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   eval: () => import('./commands/eval.ts'),
   grad: () => import('./commands/grad.ts'),
   train: () => import('./commands/train.ts'),
+  dataset: () => import('./commands/dataset.ts'),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -25,6 +25,7 @@ import {
 } from '../../engine/train/shape-world/index.ts';
 import { InterruptedError, RunFailedError, UsageError } from '../errors.ts';
 import { interruptible } from '../interrupt.ts';
+import { registerClassifier } from './train-classifier.ts';
 
 interface TrainOpts {
   out?: string;
@@ -112,6 +113,7 @@ function mapError(err: unknown): never {
 
 export function register(program: Command): void {
   const train = program.command('train').description('Train models.');
+  registerClassifier(train);
   train
     .command('shape-world')
     .description('Train the bundled Shape World latent diffusion model (VAE stage, then text encoder + UNet stage).')

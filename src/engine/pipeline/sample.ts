@@ -7,6 +7,8 @@ import { DDIMScheduler } from '../diffusion/ddim.ts';
 import { EulerDiscreteScheduler } from '../diffusion/euler.ts';
 import { classifierFreeGuidance } from '../diffusion/guidance.ts';
 import { randn } from '../diffusion/rng.ts';
+import { assertFinite } from '../util/finite.ts';
+import { yieldToEventLoop } from '../util/yield.ts';
 import type { Embedding } from './encode.ts';
 import type { Pipeline } from './load.ts';
 
@@ -78,17 +80,26 @@ export async function sampleLatent(pipe: Pipeline, o: SampleOptions): Promise<Fl
   const sigma0 = scheduler.initNoiseSigma;
   let latent: Float32Array = Float32Array.from(o.noise, (v) => v * sigma0);
   const timesteps = [...scheduler.timesteps];
+  const unetFile = pipe.folder.unet.model;
+  assertFinite(latent, 'the initial noise latent', 'the noise input (no model)');
   for (let i = 0; i < timesteps.length; i++) {
+    await yieldToEventLoop(); // lets Ctrl+C and cancel requests arrive between steps
     o.signal?.throwIfAborted();
     const t = timesteps[i]!;
+    const at = { step: i + 1, steps: timesteps.length };
     const replaced = await o.beforeStep?.(i, t, latent, (x) => scheduler.scaleModelInput(x, t));
-    if (replaced) latent = replaced;
+    if (replaced) {
+      assertFinite(replaced, 'the steered latent', 'the beforeStep hook (steering)', at);
+      latent = replaced;
+    }
     const input = scheduler.scaleModelInput(latent, t);
     const eps = await predictNoise(pipe, input, t, o.cond, o.uncond, o.guidance);
+    assertFinite(eps, 'the noise prediction', unetFile, at);
     latent =
       scheduler instanceof DDIMScheduler
         ? scheduler.step(eps, t, latent, o.eta ? { eta: o.eta, noise: (n: number) => randn([n], o.seed ?? 0, { stream: i + 1 }) } : {}).prevSample
         : scheduler.step(eps, t, latent).prevSample;
+    assertFinite(latent, 'the latent', unetFile, at);
     o.onStep?.(i + 1, timesteps.length, t);
   }
   return latent;

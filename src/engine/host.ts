@@ -3,14 +3,18 @@
  * serves one UI connection set: the Electron utilityProcess, `steer serve`, or tests. It owns
  * the executor (and so the output cache, which survives between runs) and the active runs.
  */
-import { readdir } from 'node:fs/promises';
-import { basename, relative, resolve, sep } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { basename, dirname, relative, resolve, sep } from 'node:path';
+import { PNG_KEYS } from '../nodes/image-save.ts';
 import { BUILTIN_NODES } from '../nodes/registry.ts';
 import type { EngineEvent } from '../shared/events.ts';
-import type { GraphIssue } from '../shared/graph.ts';
+import { GRAPH_FORMAT, GRAPH_VERSION, type GraphFile, type GraphIssue } from '../shared/graph.ts';
 import type { EngineRequests, RequestMessage, ResponseMessage } from '../shared/protocol.ts';
 import { Executor } from './graph/executor.ts';
-import { GraphFileError, readGraphJson } from './graph/file.ts';
+import { GraphFileError, readGraphJson, serializeGraph } from './graph/file.ts';
+import { PngFormatError, readPngText } from './image/png.ts';
+import { writeFileAtomic } from './util/fs.ts';
 import { NodeRegistry } from './graph/registry.ts';
 import { validateGraph } from './graph/validate.ts';
 
@@ -119,11 +123,91 @@ export class EngineHost {
       };
     },
     readGraph: async ({ path }) => {
-      const file = resolve(this.graphsDir, path);
-      if (relative(this.graphsDir, file).startsWith('..') || !file.startsWith(this.graphsDir + sep)) {
-        throw new RequestError(`"${path}" is outside the graphs folder`);
+      const file = this.insideGraphs(path);
+      const graph = await readGraphJson(file);
+      return { graph, revision: revisionOf(await readFile(file)) };
+    },
+    writeGraph: async ({ path, graph, baseRevision, overwrite }) => {
+      if (typeof path !== 'string' || !/^[\w][\w .-]*\.json$/i.test(basename(path))) {
+        throw new RequestError(`"${String(path)}" is not a graph file name: use letters, digits, " ", "_", "-", "." and end it in .json`);
       }
-      return { graph: await readGraphJson(file) };
+      const file = this.insideGraphs(path);
+      const text = serializeGraph(checkSaveable(graph));
+      const current = await readFile(file).catch(() => undefined);
+      if (current && !overwrite && baseRevision !== revisionOf(current)) {
+        const message =
+          baseRevision === undefined
+            ? `"${path}" already exists: pick another name, or overwrite it`
+            : `"${path}" changed on disk since it was opened: reopen it, or overwrite it`;
+        throw new RequestError(message, [{ code: 'conflict', path: '$', message }]);
+      }
+      await mkdir(dirname(file), { recursive: true });
+      await writeFileAtomic(file, text);
+      return { path: relative(this.graphsDir, file).split(sep).join('/'), revision: revisionOf(Buffer.from(text, 'utf8')) };
+    },
+    graphFromPng: async ({ pngBase64 }) => {
+      if (typeof pngBase64 !== 'string' || pngBase64 === '') throw new RequestError('graphFromPng needs the PNG as base64');
+      let text: Record<string, string>;
+      try {
+        text = readPngText(Buffer.from(pngBase64, 'base64'));
+      } catch (err) {
+        throw new RequestError(`not a PNG file: ${err instanceof PngFormatError ? err.message : String(err)}`);
+      }
+      const embedded = text[PNG_KEYS.graph];
+      if (embedded === undefined) throw new RequestError(`this PNG has no graph in it (no "${PNG_KEYS.graph}" text chunk): only images saved by Save Image with "Embed graph" carry one`);
+      try {
+        return { graph: JSON.parse(embedded) as unknown, ...(text[PNG_KEYS.seed] !== undefined ? { seed: text[PNG_KEYS.seed] } : {}) };
+      } catch (err) {
+        throw new RequestError(`the graph in this PNG is not valid JSON (${(err as Error).message})`);
+      }
     },
   };
+
+  /** A path inside the graphs folder, or a RequestError. */
+  private insideGraphs(path: string): string {
+    if (typeof path !== 'string' || path === '') throw new RequestError('a graph path is required');
+    const file = resolve(this.graphsDir, path);
+    if (relative(this.graphsDir, file).startsWith('..') || !file.startsWith(this.graphsDir + sep)) {
+      throw new RequestError(`"${path}" is outside the graphs folder`);
+    }
+    return file;
+  }
+}
+
+/** A short content hash: what "the file as it was opened" means for conflict checks. */
+function revisionOf(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+}
+
+/**
+ * The shape a graph must have to be written in the canonical layout. Work in progress may be
+ * invalid (unwired inputs, unknown node types), so only the structure is checked here.
+ */
+function checkSaveable(graph: unknown): GraphFile {
+  const fail = (where: string, what: string): never => {
+    throw new RequestError(`cannot save: ${where} ${what}`, [{ code: 'bad-structure', path: where, message: what }]);
+  };
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObj(graph)) return fail('$', 'is not a JSON object');
+  if (graph.format !== GRAPH_FORMAT) fail('$.format', `must be "${GRAPH_FORMAT}"`);
+  if (graph.version !== GRAPH_VERSION) fail('$.version', `must be ${GRAPH_VERSION}`);
+  if (graph.meta !== undefined && !isObj(graph.meta)) fail('$.meta', 'must be an object');
+  if (!Array.isArray(graph.nodes)) return fail('$.nodes', 'must be a list');
+  if (!Array.isArray(graph.edges)) return fail('$.edges', 'must be a list');
+  graph.nodes.forEach((n: unknown, i) => {
+    const at = `$.nodes[${i}]`;
+    if (!isObj(n)) return fail(at, 'is not an object');
+    if (typeof n.id !== 'string' || typeof n.type !== 'string') fail(at, 'needs a string id and type');
+    if (typeof n.typeVersion !== 'number') fail(`${at}.typeVersion`, 'must be a number');
+    if (!isObj(n.params)) fail(`${at}.params`, 'must be an object');
+    const p = n.position;
+    if (!isObj(p) || typeof p.x !== 'number' || typeof p.y !== 'number' || !Number.isFinite(p.x) || !Number.isFinite(p.y)) fail(`${at}.position`, 'must be {x, y} numbers');
+  });
+  graph.edges.forEach((e: unknown, i) => {
+    const at = `$.edges[${i}]`;
+    const ok = isObj(e) && typeof e.id === 'string' && isObj(e.from) && isObj(e.to) &&
+      typeof e.from.node === 'string' && typeof e.from.output === 'string' && typeof e.to.node === 'string' && typeof e.to.input === 'string';
+    if (!ok) fail(at, 'must be {id, from: {node, output}, to: {node, input}}');
+  });
+  return { ...(graph as unknown as GraphFile), meta: isObj(graph.meta) ? (graph.meta as GraphFile['meta']) : {} };
 }

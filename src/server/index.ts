@@ -2,6 +2,10 @@
  * Browser mode (`steer serve`): an HTTP server for the built renderer plus a WebSocket at /ws
  * that relays protocol requests to an EngineHost and broadcasts its events. Bound to 127.0.0.1
  * by default; every WebSocket must present the session token (`/ws?token=...`).
+ *
+ * Beyond the token: requests must name a loopback host (or the bound one) in `Host`, which
+ * defeats DNS rebinding; a WebSocket from a browser must come from this server's own origin;
+ * pages carry a CSP that forbids framing; source maps are served only with `dev`.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -26,7 +30,10 @@ export interface ServerOptions {
   /** The engine's graphs folder (listGraphs/readGraph). */
   graphsDir: string;
   cacheDir?: string;
+  /** Where runs write their files (Save Image...); `out/serve` under the working folder by default, never inside the graphs folder. */
   outputDir?: string;
+  /** Serve source maps (development only). */
+  dev?: boolean;
   /** The built renderer (out/renderer). */
   staticDir: string;
   /** An engine to relay to instead of a new EngineHost (tests, embedding). Not disposed by close(). */
@@ -38,6 +45,8 @@ export interface RunningServer {
   url: string;
   port: number;
   token: string;
+  /** The folder runs write into. */
+  outputDir: string;
   close(): Promise<void>;
 }
 
@@ -61,11 +70,39 @@ const CONTENT_TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
 };
 
+/** The page's policy, sent as a header (a meta tag cannot set frame-ancestors). */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/** The host name of a Host header or an origin's authority, without the port. */
+function hostName(authority: string): string {
+  const m = /^(\[[^\]]*\]|[^:]*)(?::\d+)?$/.exec(authority.trim().toLowerCase());
+  return m?.[1] ?? '';
+}
+
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1';
   const token = opts.token ?? randomBytes(16).toString('hex');
   if (token.length === 0) throw new Error('the server token must not be empty');
   const staticDir = path.resolve(opts.staticDir);
+  const outputDir = path.resolve(opts.outputDir ?? path.join(process.cwd(), 'out', 'serve'));
+  const boundName = host.includes(':') ? `[${host.toLowerCase()}]` : host.toLowerCase();
+  const allowedHost = (header: string | undefined): boolean => {
+    if (!header) return false;
+    const name = hostName(header);
+    return LOOPBACK_NAMES.has(name) || (name === boundName && host !== '0.0.0.0' && host !== '::');
+  };
 
   let engine: EngineLike;
   let ownsEngine = false;
@@ -73,12 +110,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     engine = opts.engine;
   } else {
     const { EngineHost } = await import('../engine/host.ts');
-    engine = new EngineHost({ graphsDir: opts.graphsDir, cacheDir: opts.cacheDir, outputDir: opts.outputDir });
+    engine = new EngineHost({ graphsDir: opts.graphsDir, cacheDir: opts.cacheDir, outputDir });
     ownsEngine = true;
   }
 
   const http = createServer((req, res) => {
-    serveStatic(staticDir, req, res).catch((err: unknown) => {
+    if (!allowedHost(req.headers.host)) {
+      res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('misdirected request: use the URL steer serve printed (a loopback address)\n');
+      return;
+    }
+    serveStatic(staticDir, req, res, opts.dev === true).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(`internal error: ${err instanceof Error ? err.message : String(err)}\n`);
     });
@@ -91,6 +133,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== '/ws') return rejectUpgrade(socket, 404, 'Not Found');
+    if (!allowedHost(req.headers.host)) return rejectUpgrade(socket, 421, 'Misdirected Request');
+    // Browsers always send Origin: only pages this server served may connect. (Tools without
+    // an Origin still need the token.)
+    const origin = req.headers.origin;
+    if (origin !== undefined && !originMatches(origin, req.headers.host)) return rejectUpgrade(socket, 403, 'Forbidden');
     if (!tokenMatches(url.searchParams.get('token'), token)) return rejectUpgrade(socket, 401, 'Unauthorized');
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
   });
@@ -164,7 +211,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     return closing;
   };
 
-  return { url, port, token, close };
+  return { url, port, token, outputDir, close };
+}
+
+function originMatches(origin: string, hostHeader: string | undefined): boolean {
+  let u: URL;
+  try {
+    u = new URL(origin);
+  } catch {
+    return false;
+  }
+  return u.protocol === 'http:' && hostHeader !== undefined && u.host.toLowerCase() === hostHeader.trim().toLowerCase();
 }
 
 function send(ws: WebSocket, msg: ResponseMessage): void {
@@ -188,7 +245,7 @@ function rejectUpgrade(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length + 1}\r\n\r\n${text}\n`);
 }
 
-async function serveStatic(root: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serveStatic(root: string, req: IncomingMessage, res: ServerResponse, dev: boolean): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
     res.end('method not allowed\n');
@@ -203,7 +260,7 @@ async function serveStatic(root: string, req: IncomingMessage, res: ServerRespon
     return;
   }
   let file = path.resolve(root, `.${pathname}`);
-  if (file !== root && !file.startsWith(root + path.sep)) {
+  if ((file !== root && !file.startsWith(root + path.sep)) || (!dev && file.endsWith('.map'))) {
     res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' });
     res.end('forbidden\n');
     return;
@@ -232,6 +289,10 @@ async function serveStatic(root: string, req: IncomingMessage, res: ServerRespon
     'x-content-type-options': 'nosniff',
     'cache-control': ext === '.html' ? 'no-cache' : 'public, max-age=3600',
     'referrer-policy': 'no-referrer',
+    'content-security-policy': CONTENT_SECURITY_POLICY,
+    'x-frame-options': 'DENY',
+    'cross-origin-opener-policy': 'same-origin',
+    'cross-origin-resource-policy': 'same-origin',
   });
   if (req.method === 'HEAD') {
     res.end();

@@ -21,7 +21,20 @@ export interface EngineRequests {
   cancel: { params: { runId: string }; result: { cancelled: boolean } };
   /** Read a graph file from the engine's graphs folder (browser mode has no file dialogs). */
   listGraphs: { params: Record<string, never>; result: { graphs: { name: string; path: string }[] } };
-  readGraph: { params: { path: string }; result: { graph: unknown } };
+  /** `revision` identifies the file's content as read; pass it to writeGraph to detect a conflicting change. */
+  readGraph: { params: { path: string }; result: { graph: unknown; revision?: string } };
+  /**
+   * Save a graph into the graphs folder (atomic write, canonical layout). Refused outside the
+   * folder. An existing file is replaced only when `baseRevision` is its current revision (a
+   * save of the file that was opened) or `overwrite` is true; otherwise the error has an issue
+   * with code "conflict".
+   */
+  writeGraph: {
+    params: { path: string; graph: unknown; baseRevision?: string; overwrite?: boolean };
+    result: { path: string; revision: string };
+  };
+  /** The graph embedded in a PNG written by Save Image (text chunk "steer_graph"), and the seed used. */
+  graphFromPng: { params: { pngBase64: string }; result: { graph: unknown; seed?: string } };
 }
 
 export type RequestName = keyof EngineRequests;

@@ -2,18 +2,17 @@
  * The real thing in a real browser: build the renderer with Vite, serve it with `startServer`
  * over a real EngineHost, and drive Chromium (playwright-core, system chromium) against it.
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineHost } from '../../src/engine/host.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
+import type { GraphFile } from '../../src/shared/graph.ts';
 import { SOCKET_TYPES } from '../../src/shared/sockets.ts';
+import { buildRenderer, launchChromium, openPage as open, rgb, shot } from './browser-helpers.ts';
 import { makeHost, MISSING_TYPE_GRAPH, ROOT, RUNNABLE_GRAPH, tempDir, writeGraphs } from './helpers.ts';
 
-const CHROMIUM = process.env.STEER_CHROMIUM ?? '/usr/bin/chromium';
-const RESULTS = path.join(ROOT, 'test-results');
 const tmp = tempDir('browser');
 const staticDir = path.join(tmp.dir, 'renderer');
 const graphsDir = path.join(tmp.dir, 'graphs');
@@ -22,37 +21,32 @@ let browser: Browser;
 let host: EngineHost;
 let server: RunningServer;
 
-function rgb(hex: string): string {
-  const n = parseInt(hex.slice(1), 16);
-  return `rgb(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255})`;
-}
+const openPage = (url: string) => open(browser, url);
 
-/** A page that records uncaught errors and React Flow's console complaints. */
-async function openPage(url: string): Promise<{ page: Page; problems: string[] }> {
-  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`pageerror: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' || (msg.type() === 'warning' && msg.text().includes('React Flow'))) problems.push(`${msg.type()}: ${msg.text()}`);
-  });
-  await page.goto(url);
-  return { page, problems };
+/** A graph of `n` Text nodes in a grid, chained in rows (for fit-to-view and the minimap). */
+export function gridGraph(n: number, name: string): GraphFile {
+  const cols = 25;
+  return {
+    format: 'steer-graph',
+    version: 1,
+    meta: { name },
+    nodes: Array.from({ length: n }, (_, i) => ({
+      id: `t${i}`,
+      type: 'primitive.text',
+      typeVersion: 1,
+      params: { text: `node ${i}` },
+      position: { x: (i % cols) * 320, y: Math.floor(i / cols) * 240 },
+    })),
+    edges: [],
+  };
 }
 
 beforeAll(async () => {
-  await build({
-    configFile: path.join(ROOT, 'vite.renderer.config.ts'),
-    logLevel: 'warn',
-    build: { outDir: staticDir, emptyOutDir: true, sourcemap: false },
-  });
-  writeGraphs(graphsDir, { 'parse.json': RUNNABLE_GRAPH, 'missing.json': MISSING_TYPE_GRAPH });
+  await buildRenderer(staticDir);
+  writeGraphs(graphsDir, { 'parse.json': RUNNABLE_GRAPH, 'missing.json': MISSING_TYPE_GRAPH, 'zz-big.json': gridGraph(500, 'Big') });
   host = makeHost(graphsDir, path.join(tmp.dir, 'cache'));
   server = await startServer({ graphsDir, staticDir, engine: host });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  mkdirSync(RESULTS, { recursive: true });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
@@ -68,7 +62,7 @@ describe('browser mode in Chromium', () => {
     await page.locator('[data-testid=connection][data-state=open]').waitFor();
     await expect.poll(() => page.locator('[data-testid=catalogue-count]').textContent()).toMatch(/^\d+ node types$/);
     const list = page.locator('[data-testid=graph-list] button');
-    await expect.poll(() => list.allTextContents()).toEqual(['missing', 'parse']);
+    await expect.poll(() => list.allTextContents()).toEqual(['missing', 'parse', 'zz-big']);
 
     await list.filter({ hasText: 'missing' }).click();
     const parse = page.locator('[data-testid=node-parse]');
@@ -76,9 +70,9 @@ describe('browser mode in Chromium', () => {
     await ghost.waitFor();
     expect(await page.locator('[data-testid=graph-name]').textContent()).toBe('Has a missing node');
     expect(await parse.locator('[data-testid=node-title]').textContent()).toBe('Parse it');
-    expect(await parse.locator('[data-testid=node-type]').textContent()).toBe('prompt.parse');
+    expect(await parse.locator('[data-testid=node-type]').textContent()).toBe('prompt.parse · parse');
     expect(await parse.getAttribute('data-missing')).toBe('false');
-    expect(await parse.locator('[data-testid=param-text]').textContent()).toContain('a cat above a dog');
+    expect(await parse.getByRole('textbox', { name: 'Prompt' }).inputValue()).toBe('a cat above a dog');
 
     // Handles carry the socket ids and the catalogue's socket colours.
     const input = page.locator('.react-flow__handle[data-nodeid=parse][data-handleid=text]');
@@ -98,7 +92,9 @@ describe('browser mode in Chromium', () => {
 
     // The engine's validation explains the problem.
     await expect.poll(() => page.locator('[data-testid=issues]').textContent()).toContain('ghost');
-    await page.screenshot({ path: path.join(RESULTS, 'ui-graph.png') });
+    // Unknown params of the missing type are shown, and kept.
+    expect(await ghost.locator('[data-testid=param-strength]').textContent()).toContain('0.5');
+    await page.screenshot({ path: shot('ui-graph.png') });
 
     // Running it fails up front, with the issues shown, and nothing crashes.
     await page.locator('[data-testid=run]').click();
@@ -121,7 +117,7 @@ describe('browser mode in Chromium', () => {
     const text = await table.textContent();
     expect(text).toContain('Relations');
     expect(text).toContain('left');
-    await page.screenshot({ path: path.join(RESULTS, 'ui-run.png') });
+    await page.screenshot({ path: shot('ui-run.png') });
 
     // A second run hits the cache.
     await page.locator('[data-testid=run]').click();
@@ -135,6 +131,57 @@ describe('browser mode in Chromium', () => {
     const { page } = await openPage(server.url.replace(/token=[0-9a-f]+/, 'token=wrong'));
     await page.locator('[data-testid=connection][data-state=closed]').waitFor();
     expect(await page.getByRole('alert').textContent()).toContain('token');
+    // The footer says what is wrong, also while the client keeps retrying.
+    await expect.poll(() => page.locator('[data-testid=catalogue-count]').textContent()).toBe('no node types: not connected to the engine');
+    await page.waitForTimeout(1200);
+    expect(await page.locator('[data-testid=catalogue-count]').textContent()).toBe('no node types: not connected to the engine');
+    await page.close();
+  });
+
+  it('reconnects when the server comes back (same port and token), and loads the node types again', async () => {
+    const token = 'restart-token-0123456789';
+    const first = await startServer({ graphsDir, staticDir, engine: host, token });
+    const { page, problems } = await openPage(first.url);
+    await page.locator('[data-testid=catalogue-count]', { hasText: /^\d+ node types$/ }).waitFor();
+    await first.close();
+    await page.locator('[data-testid=connection][data-state=closed]').waitFor();
+    const again = await startServer({ graphsDir, staticDir, engine: host, token, port: first.port });
+    try {
+      await page.locator('[data-testid=connection][data-state=open]').waitFor({ timeout: 15_000 });
+      await page.locator('[data-testid=catalogue-count]', { hasText: /^\d+ node types$/ }).waitFor();
+      await expect.poll(() => page.locator('[data-testid=graph-list] button').count()).toBe(3);
+      expect(problems.filter((p) => !p.includes('WebSocket'))).toEqual([]);
+    } finally {
+      await page.close();
+      await again.close();
+    }
+  });
+
+  it('fits the view to the graph just opened (not the previous one) and draws every node in the minimap', async () => {
+    const { page, problems } = await openPage(server.url);
+    const list = page.locator('[data-testid=graph-list] button');
+    await list.filter({ hasText: 'parse' }).click();
+    await page.locator('[data-testid=node-parse]').waitFor();
+    await list.filter({ hasText: 'zz-big' }).click();
+    await expect.poll(() => page.locator('.react-flow__node').count(), { timeout: 20_000 }).toBe(500);
+    const canvas = (await page.locator('[data-testid=canvas]').boundingBox())!;
+    const inside = () =>
+      page.locator('.react-flow__node').evaluateAll(
+        (els, c) =>
+          els.filter((e) => {
+            const r = e.getBoundingClientRect();
+            return r.left >= c.x - 1 && r.top >= c.y - 1 && r.right <= c.x + c.width + 1 && r.bottom <= c.y + c.height + 1;
+          }).length,
+        canvas,
+      );
+    await expect.poll(inside, { timeout: 10_000 }).toBe(500);
+    expect(await page.locator('.react-flow__minimap-node').count()).toBe(500);
+    await page.screenshot({ path: shot('ui-fit-500.png') });
+    // And back to the small one: it fills the view again.
+    await list.filter({ hasText: 'parse' }).click();
+    await expect.poll(() => page.locator('.react-flow__node').count()).toBe(2);
+    await expect.poll(async () => (await page.locator('[data-testid=node-parse]').boundingBox())!.width).toBeGreaterThan(200);
+    expect(problems).toEqual([]);
     await page.close();
   });
 
@@ -145,7 +192,7 @@ describe('browser mode in Chromium', () => {
     const repoHost = makeHost(repoGraphs, path.join(tmp.dir, 'cache-repo'));
     const repoServer = await startServer({ graphsDir: repoGraphs, staticDir, engine: repoHost });
     try {
-      const { page, problems } = await openPage(repoServer.url);
+      const { page, problems } = await open(browser, repoServer.url);
       const list = page.locator('[data-testid=graph-list] button');
       await expect.poll(() => list.count()).toBe(files.length);
       for (let i = 0; i < files.length; i++) {

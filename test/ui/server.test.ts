@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -49,6 +50,7 @@ beforeAll(async () => {
   mkdirSync(path.join(staticDir, 'assets'), { recursive: true });
   writeFileSync(path.join(staticDir, 'index.html'), '<!doctype html><title>studio</title>');
   writeFileSync(path.join(staticDir, 'assets', 'app.js'), 'console.log(1)');
+  writeFileSync(path.join(staticDir, 'assets', 'app.js.map'), '{"version":3}');
   writeFileSync(path.join(tmp.dir, 'secret.txt'), 'do not serve');
   server = await startServer({ graphsDir, staticDir, engine: host });
 });
@@ -148,5 +150,97 @@ describe('steer serve: server', () => {
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     await s.close();
     expect(await closed).toBe(1001);
+  });
+
+  it('sends a CSP that forbids framing, and serves source maps only in dev', async () => {
+    const base = `http://127.0.0.1:${server.port}`;
+    const index = await fetch(`${base}/`);
+    const csp = index.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(index.headers.get('x-frame-options')).toBe('DENY');
+    expect((await fetch(`${base}/assets/app.js.map`)).status).toBe(403);
+    const dev = await startServer({ graphsDir, staticDir, engine: host, dev: true });
+    try {
+      expect((await fetch(`http://127.0.0.1:${dev.port}/assets/app.js.map`)).status).toBe(200);
+    } finally {
+      await dev.close();
+    }
+  });
+
+  it('refuses a Host header that is not a loopback name (DNS rebinding) and a WebSocket from another origin', async () => {
+    const status = (headers: Record<string, string>, pathname = '/') =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: server.port, path: pathname, headers }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await status({ host: `evil.example:${server.port}` })).toBe(421);
+    expect(await status({ host: `localhost:${server.port}` })).toBe(200);
+    expect(await status({ host: `[::1]:${server.port}` })).toBe(200);
+    const ws = (origin: string, host?: string) =>
+      new Promise<number>((resolve) => {
+        const c = new WebSocket(wsUrl(server.token), { origin, headers: host ? { host } : {} });
+        c.once('open', () => {
+          c.close();
+          resolve(101);
+        });
+        c.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        c.once('error', () => resolve(-1));
+      });
+    expect(await ws('http://evil.example')).toBe(403);
+    expect(await ws(`http://localhost:${server.port}`)).toBe(403);
+    expect(await ws(`http://127.0.0.1:${server.port}`)).toBe(101);
+    expect(await ws(`http://127.0.0.1:${server.port}`, `rebound.example:${server.port}`)).toBe(421);
+  });
+
+  it('writes graphs into the graphs folder: atomic, canonical, conflicts and outside paths refused', async () => {
+    const c = await connect(wsUrl(server.token));
+    const got = collect(c);
+    let id = 100;
+    const call = async (method: string, params: unknown) => {
+      const my = ++id;
+      c.send(JSON.stringify({ kind: 'request', id: my, method, params }));
+      return (await waitFor(() => got.find((m) => m.kind === 'response' && m.id === my))) as { ok: boolean; result?: any; error?: { message: string; issues?: { code: string }[] } };
+    };
+    const saved = await call('writeGraph', { path: 'new-one.json', graph: RUNNABLE_GRAPH });
+    expect(saved).toMatchObject({ ok: true, result: { path: 'new-one.json', revision: expect.stringMatching(/^[0-9a-f]{16}$/) } });
+    const file = path.join(graphsDir, 'new-one.json');
+    expect(readFileSync(file, 'utf8')).toBe(`${JSON.stringify(RUNNABLE_GRAPH, null, 2)}\n`);
+    expect(readdirSync(graphsDir).filter((f) => f.includes('.tmp'))).toEqual([]);
+    // Saving again as a new file: the name is taken.
+    const again = await call('writeGraph', { path: 'new-one.json', graph: RUNNABLE_GRAPH });
+    expect(again).toMatchObject({ ok: false, error: { message: expect.stringContaining('already exists'), issues: [{ code: 'conflict' }] } });
+    // A save of the file as opened goes through; one made against an older revision does not.
+    const read = await call('readGraph', { path: 'new-one.json' });
+    expect(read.result.revision).toBe(saved.result.revision);
+    const edited = { ...RUNNABLE_GRAPH, meta: { name: 'edited' } };
+    expect(await call('writeGraph', { path: 'new-one.json', graph: edited, baseRevision: read.result.revision })).toMatchObject({ ok: true });
+    const stale = await call('writeGraph', { path: 'new-one.json', graph: RUNNABLE_GRAPH, baseRevision: read.result.revision });
+    expect(stale).toMatchObject({ ok: false, error: { message: expect.stringContaining('changed on disk'), issues: [{ code: 'conflict' }] } });
+    expect(await call('writeGraph', { path: 'new-one.json', graph: RUNNABLE_GRAPH, overwrite: true })).toMatchObject({ ok: true });
+    for (const bad of ['../escape.json', '/tmp/abs.json', 'sub/../../x.json', 'no-extension', '.hidden.json']) {
+      const r = await call('writeGraph', { path: bad, graph: RUNNABLE_GRAPH });
+      expect(r.ok, bad).toBe(false);
+    }
+    expect(existsSync(path.join(tmp.dir, 'escape.json'))).toBe(false);
+    const broken = await call('writeGraph', { path: 'broken.json', graph: { format: 'steer-graph', version: 1, nodes: [{ id: 'a' }], edges: [] } });
+    expect(broken).toMatchObject({ ok: false, error: { message: expect.stringContaining('$.nodes[0]') } });
+    const png = await call('graphFromPng', { pngBase64: Buffer.from('not a png').toString('base64') });
+    expect(png).toMatchObject({ ok: false, error: { message: expect.stringContaining('not a PNG') } });
+    c.close();
+  });
+
+  it('puts run outputs under its own output folder, not the graphs folder', async () => {
+    const s = await startServer({ graphsDir, staticDir });
+    try {
+      expect(s.outputDir).toBe(path.resolve('out', 'serve'));
+      expect(path.relative(graphsDir, s.outputDir).startsWith('..')).toBe(true);
+    } finally {
+      await s.close();
+    }
   });
 });

@@ -20,7 +20,14 @@ function fakeEngine(script: (runId: string) => EngineEvent[]): EngineApi & { cal
     listGraphs: () => ({ graphs: Object.keys(graphs).map((p) => ({ name: p.replace('.json', ''), path: p })) }),
     readGraph: ({ path }) => {
       if (!(path in graphs)) throw new Error(`no graph ${path}`);
-      return { graph: graphs[path] };
+      return { graph: graphs[path], revision: 'r1' };
+    },
+    writeGraph: ({ path, graph }) => {
+      graphs[path] = graph;
+      return { path, revision: 'r2' };
+    },
+    graphFromPng: () => {
+      throw new Error('no PNG here');
     },
   };
   return {
@@ -56,7 +63,7 @@ describe('renderer: studio store', () => {
     await store.getState().loadGraphList();
     expect(store.getState().graphs.map((g) => g.name)).toEqual(['missing', 'parse']);
     await store.getState().openGraph('parse.json');
-    expect(store.getState().view?.nodes.map((n) => n.data.title)).toEqual(['Prompt text', 'Prompt Parse']);
+    expect(store.getState().doc?.nodes.map((n) => n.title ?? store.getState().types[n.type]?.title)).toEqual(['Prompt text', 'Prompt Parse']);
     await store.getState().startRun();
     const s = store.getState();
     expect(s.run).toMatchObject({ status: 'finished', executed: 1, cached: 1, durationMs: 5 });
@@ -77,10 +84,11 @@ describe('renderer: studio store', () => {
     await store.getState().openGraph('nope.json');
     expect(store.getState().loadError).toContain('no graph nope.json');
     await store.getState().openGraph('missing.json');
-    expect(store.getState().view?.nodes.find((n) => n.id === 'ghost')?.data.missing).toBe(true);
+    // Unknown node types are kept as they are (drawn as missing), never dropped.
+    expect(store.getState().doc?.nodes.find((n) => n.id === 'ghost')).toMatchObject({ type: 'vendor.ghost-node', typeVersion: 3, params: { strength: 0.5 } });
     await store.getState().loadCatalogue();
-    // The catalogue arriving later redraws the open graph: prompt.parse is known now.
-    expect(store.getState().view?.nodes.find((n) => n.id === 'parse')?.data.missing).toBe(false);
+    expect(store.getState().types['prompt.parse']).toBeDefined();
+    expect(store.getState().types['vendor.ghost-node']).toBeUndefined();
     await store.getState().startRun();
     expect(store.getState().run).toMatchObject({ status: 'failed', failedNodeId: 'parse', error: { causes: ['deep'] } });
     expect(store.getState().nodeRuns.parse?.status).toBe('failed');

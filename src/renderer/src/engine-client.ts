@@ -65,58 +65,78 @@ interface Pending {
   reject(err: Error): void;
 }
 
+/** Delays between reconnection attempts after the socket closes (the last one repeats). */
+export const RECONNECT_DELAYS_MS = [500, 1000, 2000, 4000];
+
 /**
  * A WebSocket client for the protocol. Requests made before the socket opens are queued;
  * when the socket closes, pending requests fail with the close reason (a wrong token closes
- * the handshake with HTTP 401, which browsers report only as a failed connection).
+ * the handshake with HTTP 401, which browsers report only as a failed connection), and the
+ * client keeps trying to reconnect (the server restarted, the laptop woke up) until `close()`.
  */
-export function createWebSocketEngine(url: string, Ctor: WebSocketCtor = globalThis.WebSocket): EngineConnection {
+export function createWebSocketEngine(url: string, Ctor: WebSocketCtor = globalThis.WebSocket, delays: readonly number[] = RECONNECT_DELAYS_MS): EngineConnection {
   let nextId = 1;
   let state: ConnectionState = 'connecting';
   let closeReason: string | undefined;
+  let attempt = 0;
+  let stopped = false;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
   const pending = new Map<number, Pending>();
   const queue: string[] = [];
   const eventListeners = new Set<(e: EngineEvent) => void>();
   const stateListeners = new Set<(s: ConnectionState, reason?: string) => void>();
 
-  const ws = new Ctor(url);
   const setState = (s: ConnectionState, reason?: string) => {
     state = s;
     for (const l of [...stateListeners]) l(s, reason);
   };
 
-  ws.addEventListener('open', () => {
-    setState('open');
-    for (const text of queue.splice(0)) ws.send(text);
-  });
-  ws.addEventListener('message', (ev: MessageEvent) => {
-    if (typeof ev.data !== 'string') return;
-    let msg: ServerMessage;
-    try {
-      msg = JSON.parse(ev.data) as ServerMessage;
-    } catch {
-      return;
-    }
-    if (msg.kind === 'event') {
-      for (const l of [...eventListeners]) l(msg.event);
-    } else if (msg.kind === 'response') {
-      const p = pending.get(msg.id);
-      if (!p) return;
-      pending.delete(msg.id);
-      if (msg.ok) p.resolve(msg.result);
-      else p.reject(new EngineRequestError(msg.error.message, msg.error.issues));
-    }
-  });
-  ws.addEventListener('close', (ev: CloseEvent) => {
-    const opened = state === 'open';
-    closeReason =
-      ev.reason ||
-      (opened ? `connection to the engine closed (code ${ev.code})` : 'could not connect to the engine: is `steer serve` running, and does the page URL carry its token?');
-    setState('closed', closeReason);
-    for (const p of pending.values()) p.reject(new Error(closeReason));
-    pending.clear();
-    queue.length = 0;
-  });
+  let ws: WebSocket;
+  const open = () => {
+    ws = new Ctor(url);
+    let opened = false;
+    ws.addEventListener('open', () => {
+      opened = true;
+      attempt = 0;
+      setState('open');
+      for (const text of queue.splice(0)) ws.send(text);
+    });
+    ws.addEventListener('message', (ev: MessageEvent) => {
+      if (typeof ev.data !== 'string') return;
+      let msg: ServerMessage;
+      try {
+        msg = JSON.parse(ev.data) as ServerMessage;
+      } catch {
+        return;
+      }
+      if (msg.kind === 'event') {
+        for (const l of [...eventListeners]) l(msg.event);
+      } else if (msg.kind === 'response') {
+        const p = pending.get(msg.id);
+        if (!p) return;
+        pending.delete(msg.id);
+        if (msg.ok) p.resolve(msg.result);
+        else p.reject(new EngineRequestError(msg.error.message, msg.error.issues));
+      }
+    });
+    ws.addEventListener('close', (ev: CloseEvent) => {
+      closeReason =
+        ev.reason ||
+        (opened ? `connection to the engine closed (code ${ev.code}); reconnecting…` : 'could not connect to the engine: is `steer serve` running, and does the page URL carry its token?');
+      setState('closed', closeReason);
+      for (const p of pending.values()) p.reject(new Error(closeReason));
+      pending.clear();
+      queue.length = 0;
+      if (stopped) return;
+      const delay = delays[Math.min(attempt, delays.length - 1)] ?? 1000;
+      attempt += 1;
+      retryTimer = setTimeout(() => {
+        retryTimer = undefined;
+        if (!stopped) open();
+      }, delay);
+    });
+  };
+  open();
 
   return {
     transport: 'websocket',
@@ -141,6 +161,8 @@ export function createWebSocketEngine(url: string, Ctor: WebSocketCtor = globalT
       return () => stateListeners.delete(listener);
     },
     close() {
+      stopped = true;
+      if (retryTimer) clearTimeout(retryTimer);
       ws.close(1000, 'client closed');
     },
   };

@@ -5,14 +5,27 @@ import './styles.css';
 import { App } from './App.tsx';
 import { connectEngine } from './engine-client.ts';
 import { StudioProvider } from './studio-context.tsx';
-import { createStudioStore } from './store.ts';
+import { createStudioStore, isDirty } from './store.ts';
 
 const engine = connectEngine();
 const store = createStudioStore(engine);
+const refresh = () => void store.getState().loadCatalogue().then(() => store.getState().loadGraphList());
 store.getState().setConnection(engine.state());
-engine.onState((state, reason) => store.getState().setConnection(state, reason));
+engine.onState((state, reason) => {
+  store.getState().setConnection(state, reason);
+  // (Re)connected: a restarted server may have other node types and graphs.
+  if (state === 'open') refresh();
+});
 engine.onEvent((event) => store.getState().applyEvent(event));
-void store.getState().loadCatalogue().then(() => store.getState().loadGraphList());
+if (engine.state() === 'open') refresh();
+store.getState().newGraph();
+
+// Closing the tab with unsaved work asks first.
+window.addEventListener('beforeunload', (e) => {
+  if (!isDirty(store.getState())) return;
+  e.preventDefault();
+  e.returnValue = '';
+});
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html has no #root element');

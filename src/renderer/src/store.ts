@@ -1,16 +1,21 @@
 /**
- * Studio state (zustand + immer): the catalogue, the graphs folder, the open graph (read-only
- * for now) and the current run's per-node status and previews, fed by engine events.
+ * Studio state (zustand + immer): the catalogue, the graphs folder, the open document with
+ * its undo history, the selection, and the current run's per-node status and previews, fed by
+ * engine events. Every edit of the document goes through `edit` (editor/history.ts), so each
+ * one is an undo step; views derive what they draw from `doc`.
  */
-import { castDraft } from 'immer';
+import { castDraft, type Draft } from 'immer';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { immer } from 'zustand/middleware/immer';
-import type { Catalogue } from '../../shared/catalogue.ts';
+import type { Catalogue, NodeTypeInfo } from '../../shared/catalogue.ts';
 import type { EngineEvent, ErrorInfo, OutputSummary, Preview } from '../../shared/events.ts';
 import type { GraphIssue } from '../../shared/graph.ts';
 import type { EngineApi } from '../../shared/protocol.ts';
 import { EngineRequestError, type ConnectionState } from './engine-client.ts';
-import { buildGraphView, type GraphView } from './graph-view.ts';
+import { copySelection, preparePaste } from './editor/clipboard.ts';
+import { checkLink, type LinkEnds } from './editor/connect.ts';
+import { catalogueIndex, docFromJson, emptyDoc, newNode, uniqueId, type EditorDoc } from './editor/doc.ts';
+import { emptyHistory, recordEdit, redo, undo, type History } from './editor/history.ts';
 
 export type NodeStatus = 'pending' | 'running' | 'cached' | 'finished' | 'failed';
 export type RunStatus = 'starting' | 'running' | 'finished' | 'failed' | 'cancelled';
@@ -39,30 +44,83 @@ export interface LogLine {
   message: string;
 }
 
+/** Where the "Add node" menu is open, and the link it will wire when it came from a dropped link. */
+export interface AddMenuState {
+  screen: { x: number; y: number };
+  flow: { x: number; y: number };
+  link?: { nodeId: string; handleId: string; handleType: 'source' | 'target'; socketType: string };
+}
+
+export interface FileError {
+  message: string;
+  /** The save was refused because the file exists or changed: offer to overwrite. */
+  conflict?: { path: string };
+}
+
 export interface StudioState {
   connection: ConnectionState;
   connectionError?: string;
   catalogue: Catalogue | null;
+  /** Catalogue entries by type id. */
+  types: Record<string, NodeTypeInfo>;
   catalogueError?: string;
   graphs: { name: string; path: string }[];
   graphsError?: string;
+  /** The open file in the graphs folder; null for a new or dropped graph not saved yet. */
   selectedPath: string | null;
-  doc: unknown;
-  view: GraphView | null;
+  revision?: string;
+  doc: EditorDoc | null;
+  /** The document as last saved or opened: `doc !== savedDoc` means unsaved changes. */
+  savedDoc: EditorDoc | null;
+  history: History;
+  /** Bumped whenever a different document is opened (the canvas fits it to view). */
+  openCount: number;
+  docProblems: string[];
   loadError?: string;
+  fileError?: FileError;
+  notice?: string;
   issues: GraphIssue[];
+  nodeIssues: Record<string, string[]>;
   run: RunState | null;
   nodeRuns: Record<string, NodeRunState>;
   previews: Record<string, Preview[]>;
   logs: LogLine[];
-  selectedNodeId: string | null;
+  selectedNodeIds: string[];
+  selectedEdgeIds: string[];
+  addMenu: AddMenuState | null;
+  helpOpen: boolean;
+  saveAsOpen: boolean;
 
   setConnection(state: ConnectionState, reason?: string): void;
   loadCatalogue(): Promise<void>;
   loadGraphList(): Promise<void>;
   openGraph(path: string): Promise<void>;
+  /** Open a document that is not (yet) a file in the graphs folder: new, dropped, pasted. */
+  openDocument(json: unknown, name: string, notice?: string): void;
+  newGraph(): void;
+  edit(recipe: (doc: Draft<EditorDoc>) => void, group?: string): boolean;
+  undo(): void;
+  redo(): void;
+  addNode(type: string, position: { x: number; y: number }, link?: AddMenuState['link']): string | undefined;
+  connect(link: LinkEnds): { ok: boolean; reason?: string };
+  setParam(nodeId: string, key: string, value: unknown): void;
+  moveNodes(moves: { id: string; position: { x: number; y: number } }[], group?: string): void;
+  deleteSelection(): void;
+  duplicateSelection(): void;
+  copyText(): string | undefined;
+  pasteText(text: string, at?: { x: number; y: number }): boolean;
+  selectAll(): void;
+  setSelection(nodeIds: string[], edgeIds: string[]): void;
   selectNode(nodeId: string | null): void;
-  startRun(): Promise<void>;
+  save(): Promise<boolean>;
+  saveAs(path: string, overwrite?: boolean): Promise<boolean>;
+  openFromPng(pngBase64: string, name: string): Promise<void>;
+  validateSoon(): void;
+  setAddMenu(menu: AddMenuState | null): void;
+  setHelp(open: boolean): void;
+  setSaveAs(open: boolean): void;
+  dismissFileError(): void;
+  startRun(targets?: string[]): Promise<void>;
   cancelRun(): Promise<void>;
   applyEvent(event: EngineEvent): void;
 }
@@ -71,6 +129,7 @@ export type StudioStore = StoreApi<StudioState>;
 
 const MAX_PREVIEWS_PER_NODE = 6;
 const MAX_LOG_LINES = 500;
+const VALIDATE_DELAY_MS = 400;
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -81,209 +140,507 @@ function newRunId(): string {
   return c?.randomUUID ? c.randomUUID() : `run-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
+function byNode(issues: GraphIssue[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const i of issues) if (i.nodeId) (out[i.nodeId] ??= []).push(i.message);
+  return out;
+}
+
 export function createStudioStore(engine: EngineApi): StudioStore {
+  let validateTimer: ReturnType<typeof setTimeout> | undefined;
   return createStore<StudioState>()(
-    immer((set, get) => ({
-      connection: 'connecting',
-      catalogue: null,
-      graphs: [],
-      selectedPath: null,
-      doc: null,
-      view: null,
-      issues: [],
-      run: null,
-      nodeRuns: {},
-      previews: {},
-      logs: [],
-      selectedNodeId: null,
-
-      setConnection(state, reason) {
+    immer((set, get) => {
+      /** Replace the open document (a new file, not an edit): history, run state and selection start over. */
+      const replaceDoc = (doc: EditorDoc, fields: { path: string | null; revision?: string; problems: string[]; notice?: string }) => {
         set((s) => {
-          s.connection = state;
-          s.connectionError = state === 'closed' ? reason : undefined;
-        });
-      },
-
-      async loadCatalogue() {
-        try {
-          const catalogue = await engine.request('catalogue', {});
-          set((s) => {
-            s.catalogue = castDraft(catalogue);
-            s.catalogueError = undefined;
-            // Redraw an already open graph now that node types are known.
-            if (s.selectedPath !== null) s.view = buildGraphView(s.doc, catalogue, graphName(s.selectedPath));
-          });
-        } catch (err) {
-          set((s) => {
-            s.catalogueError = message(err);
-          });
-        }
-      },
-
-      async loadGraphList() {
-        try {
-          const { graphs } = await engine.request('listGraphs', {});
-          set((s) => {
-            s.graphs = [...graphs].sort((a, b) => a.name.localeCompare(b.name));
-            s.graphsError = undefined;
-          });
-        } catch (err) {
-          set((s) => {
-            s.graphsError = message(err);
-          });
-        }
-      },
-
-      async openGraph(path) {
-        set((s) => {
-          s.selectedPath = path;
+          s.doc = castDraft(doc);
+          s.savedDoc = fields.path === null ? null : castDraft(doc);
+          s.selectedPath = fields.path;
+          s.revision = fields.revision;
+          s.docProblems = fields.problems;
+          s.history = emptyHistory();
+          s.openCount += 1;
           s.loadError = undefined;
+          s.fileError = undefined;
+          s.notice = fields.notice;
           s.issues = [];
-          s.selectedNodeId = null;
+          s.nodeIssues = {};
+          s.selectedNodeIds = [];
+          s.selectedEdgeIds = [];
           s.run = null;
           s.nodeRuns = {};
           s.previews = {};
           s.logs = [];
+          s.addMenu = null;
         });
-        let doc: unknown;
+        get().validateSoon();
+      };
+
+      const writeAs = async (path: string, baseRevision: string | undefined, overwrite: boolean): Promise<boolean> => {
+        const doc = get().doc;
+        if (!doc) return false;
         try {
-          doc = (await engine.request('readGraph', { path })).graph;
+          const r = await engine.request('writeGraph', { path, graph: doc, ...(baseRevision ? { baseRevision } : {}), ...(overwrite ? { overwrite } : {}) });
+          set((s) => {
+            s.selectedPath = r.path;
+            s.revision = r.revision;
+            s.savedDoc = castDraft(doc);
+            s.fileError = undefined;
+            s.saveAsOpen = false;
+            s.notice = `saved ${r.path}`;
+          });
+          void get().loadGraphList();
+          return true;
         } catch (err) {
+          const conflict = err instanceof EngineRequestError && err.issues.some((i) => i.code === 'conflict');
           set((s) => {
-            if (s.selectedPath !== path) return;
-            s.doc = null;
-            s.view = null;
-            s.loadError = message(err);
+            s.fileError = { message: message(err), ...(conflict ? { conflict: { path } } : {}) };
           });
-          return;
+          return false;
         }
-        if (get().selectedPath !== path) return;
-        set((s) => {
-          s.doc = doc;
-          s.view = buildGraphView(doc, s.catalogue, graphName(path));
-        });
-        try {
-          const { issues } = await engine.request('validate', { graph: doc });
+      };
+
+      return {
+        connection: 'connecting',
+        catalogue: null,
+        types: {},
+        graphs: [],
+        selectedPath: null,
+        doc: null,
+        savedDoc: null,
+        history: emptyHistory(),
+        openCount: 0,
+        docProblems: [],
+        issues: [],
+        nodeIssues: {},
+        run: null,
+        nodeRuns: {},
+        previews: {},
+        logs: [],
+        selectedNodeIds: [],
+        selectedEdgeIds: [],
+        addMenu: null,
+        helpOpen: false,
+        saveAsOpen: false,
+
+        setConnection(state, reason) {
           set((s) => {
-            if (s.selectedPath === path) s.issues = issues;
+            s.connection = state;
+            s.connectionError = state === 'closed' ? reason : undefined;
           });
-        } catch {
-          // Validation is advice; the run reports the same problems.
-        }
-      },
+        },
 
-      selectNode(nodeId) {
-        set((s) => {
-          s.selectedNodeId = nodeId;
-        });
-      },
-
-      async startRun() {
-        const { doc, run } = get();
-        if (doc === null || (run && (run.status === 'starting' || run.status === 'running'))) return;
-        const runId = newRunId();
-        set((s) => {
-          s.run = { runId, status: 'starting' };
-          s.nodeRuns = {};
-          s.previews = {};
-          s.logs = [];
-        });
-        try {
-          const { status } = await engine.request('run', { runId, graph: doc });
-          set((s) => {
-            if (s.run?.runId === runId && (s.run.status === 'starting' || s.run.status === 'running')) s.run.status = status;
-          });
-        } catch (err) {
-          const issues = err instanceof EngineRequestError ? err.issues : [];
-          set((s) => {
-            if (s.run?.runId !== runId) return;
-            s.run.status = 'failed';
-            s.run.error ??= { message: message(err), causes: [] };
-            if (issues.length > 0) s.issues = issues;
-          });
-        }
-      },
-
-      async cancelRun() {
-        const run = get().run;
-        if (!run || (run.status !== 'starting' && run.status !== 'running')) return;
-        try {
-          await engine.request('cancel', { runId: run.runId });
-        } catch {
-          // The run's own events say how it ended.
-        }
-      },
-
-      applyEvent(event) {
-        set((s) => {
-          if (!s.run || s.run.runId !== event.runId) return;
-          const node = (id: string): NodeRunState => (s.nodeRuns[id] ??= { status: 'pending' });
-          switch (event.type) {
-            case 'run.started':
-              s.run.status = 'running';
-              for (const id of event.nodes) s.nodeRuns[id] = { status: 'pending' };
-              break;
-            case 'node.started':
-              node(event.nodeId).status = 'running';
-              break;
-            case 'node.progress':
-              node(event.nodeId).progress = { value: event.value, max: event.max, message: event.message };
-              break;
-            case 'node.preview': {
-              const list = (s.previews[event.nodeId] ??= []);
-              const label = event.preview.label;
-              const at = label === undefined ? -1 : list.findIndex((p) => p.label === label && p.kind === event.preview.kind);
-              if (at >= 0) list[at] = event.preview;
-              else list.push(event.preview);
-              if (list.length > MAX_PREVIEWS_PER_NODE) list.splice(0, list.length - MAX_PREVIEWS_PER_NODE);
-              break;
-            }
-            case 'node.log':
-              s.logs.push({ nodeId: event.nodeId, level: event.level, message: event.message });
-              if (s.logs.length > MAX_LOG_LINES) s.logs.splice(0, s.logs.length - MAX_LOG_LINES);
-              break;
-            case 'node.cached':
-              node(event.nodeId).status = 'cached';
-              break;
-            case 'node.finished': {
-              const n = node(event.nodeId);
-              n.status = 'finished';
-              n.durationMs = event.durationMs;
-              n.outputs = event.outputs;
-              n.progress = undefined;
-              break;
-            }
-            case 'node.failed': {
-              const n = node(event.nodeId);
-              n.status = 'failed';
-              n.error = event.error;
-              break;
-            }
-            case 'run.finished':
-              s.run.status = 'finished';
-              s.run.durationMs = event.durationMs;
-              s.run.executed = event.executed;
-              s.run.cached = event.cached;
-              break;
-            case 'run.failed':
-              s.run.status = 'failed';
-              s.run.durationMs = event.durationMs;
-              s.run.error = event.error;
-              s.run.failedNodeId = event.nodeId;
-              break;
-            case 'run.cancelled':
-              s.run.status = 'cancelled';
-              s.run.durationMs = event.durationMs;
-              for (const n of Object.values(s.nodeRuns)) if (n.status === 'running') n.status = 'pending';
-              break;
+        async loadCatalogue() {
+          try {
+            const catalogue = await engine.request('catalogue', {});
+            set((s) => {
+              s.catalogue = castDraft(catalogue);
+              s.types = castDraft(catalogueIndex(catalogue));
+              s.catalogueError = undefined;
+            });
+          } catch (err) {
+            set((s) => {
+              s.catalogueError = message(err);
+            });
           }
-        });
-      },
-    })),
+        },
+
+        async loadGraphList() {
+          try {
+            const { graphs } = await engine.request('listGraphs', {});
+            set((s) => {
+              s.graphs = [...graphs].sort((a, b) => a.name.localeCompare(b.name));
+              s.graphsError = undefined;
+            });
+          } catch (err) {
+            set((s) => {
+              s.graphsError = message(err);
+            });
+          }
+        },
+
+        async openGraph(path) {
+          let result: { graph: unknown; revision?: string };
+          try {
+            result = await engine.request('readGraph', { path });
+          } catch (err) {
+            set((s) => {
+              s.loadError = message(err);
+            });
+            return;
+          }
+          const { doc, problems } = docFromJson(result.graph, get().catalogue, graphName(path));
+          replaceDoc(doc, { path, revision: result.revision, problems });
+        },
+
+        openDocument(json, name, notice) {
+          const { doc, problems } = docFromJson(json, get().catalogue, name);
+          replaceDoc(doc, { path: null, problems, notice });
+        },
+
+        newGraph() {
+          replaceDoc(emptyDoc(), { path: null, problems: [] });
+        },
+
+        edit(recipe, group) {
+          const { doc, history } = get();
+          if (!doc) return false;
+          const r = recordEdit(doc, history, recipe, group);
+          if (!r) return false;
+          set((s) => {
+            s.doc = castDraft(r.doc);
+            s.history = castDraft(r.history);
+          });
+          get().validateSoon();
+          return true;
+        },
+
+        undo() {
+          const { doc, history } = get();
+          const r = doc && undo(doc, history);
+          if (!r) return;
+          set((s) => {
+            s.doc = castDraft(r.doc);
+            s.history = castDraft(r.history);
+          });
+          get().validateSoon();
+        },
+
+        redo() {
+          const { doc, history } = get();
+          const r = doc && redo(doc, history);
+          if (!r) return;
+          set((s) => {
+            s.doc = castDraft(r.doc);
+            s.history = castDraft(r.history);
+          });
+          get().validateSoon();
+        },
+
+        addNode(type, position, link) {
+          const { doc, types } = get();
+          const info = types[type];
+          if (!doc || !info) return undefined;
+          const node = newNode(info, position, new Set(doc.nodes.map((n) => n.id)));
+          let edge: LinkEnds | undefined;
+          if (link) {
+            const socket =
+              link.handleType === 'source'
+                ? info.inputs.find((s) => checkLink({ ...doc, nodes: [...doc.nodes, node] }, types, { source: link.nodeId, sourceHandle: link.handleId, target: node.id, targetHandle: s.id }).ok)
+                : info.outputs.find((s) => checkLink({ ...doc, nodes: [...doc.nodes, node] }, types, { source: node.id, sourceHandle: s.id, target: link.nodeId, targetHandle: link.handleId }).ok);
+            if (socket) {
+              edge =
+                link.handleType === 'source'
+                  ? { source: link.nodeId, sourceHandle: link.handleId, target: node.id, targetHandle: socket.id }
+                  : { source: node.id, sourceHandle: socket.id, target: link.nodeId, targetHandle: link.handleId };
+            }
+          }
+          get().edit((d) => {
+            d.nodes.push(node);
+            if (edge) {
+              const e = edge;
+              const taken = d.edges.findIndex((x) => x.to.node === e.target && x.to.input === e.targetHandle);
+              if (taken >= 0) d.edges.splice(taken, 1);
+              d.edges.push({ id: uniqueId(new Set(d.edges.map((x) => x.id)), 'e'), from: { node: e.source, output: e.sourceHandle }, to: { node: e.target, input: e.targetHandle } });
+            }
+          });
+          set((s) => {
+            s.selectedNodeIds = [node.id];
+            s.selectedEdgeIds = [];
+            s.addMenu = null;
+          });
+          return node.id;
+        },
+
+        connect(link) {
+          const { doc, types } = get();
+          if (!doc) return { ok: false, reason: 'no graph is open' };
+          const check = checkLink(doc, types, link);
+          if (!check.ok) return { ok: false, reason: check.reason };
+          get().edit((d) => {
+            if (check.replaces) {
+              const at = d.edges.findIndex((e) => e.id === check.replaces!.id);
+              if (at >= 0) d.edges.splice(at, 1);
+            }
+            d.edges.push({ id: uniqueId(new Set(d.edges.map((e) => e.id)), 'e'), from: { node: link.source, output: link.sourceHandle }, to: { node: link.target, input: link.targetHandle } });
+          });
+          return { ok: true };
+        },
+
+        setParam(nodeId, key, value) {
+          get().edit((d) => {
+            const n = d.nodes.find((x) => x.id === nodeId);
+            if (n) n.params[key] = value as never;
+          }, `param:${nodeId}:${key}`);
+        },
+
+        moveNodes(moves, group) {
+          get().edit((d) => {
+            const at = new Map(d.nodes.map((n, i) => [n.id, i]));
+            for (const m of moves) {
+              const i = at.get(m.id);
+              if (i === undefined) continue;
+              const p = d.nodes[i]!.position;
+              if (p.x !== m.position.x) p.x = m.position.x;
+              if (p.y !== m.position.y) p.y = m.position.y;
+            }
+          }, group);
+        },
+
+        deleteSelection() {
+          const { selectedNodeIds, selectedEdgeIds } = get();
+          const nodes = new Set(selectedNodeIds);
+          const edges = new Set(selectedEdgeIds);
+          if (nodes.size === 0 && edges.size === 0) return;
+          get().edit((d) => {
+            d.nodes = d.nodes.filter((n) => !nodes.has(n.id));
+            d.edges = d.edges.filter((e) => !edges.has(e.id) && !nodes.has(e.from.node) && !nodes.has(e.to.node));
+          });
+          set((s) => {
+            s.selectedNodeIds = [];
+            s.selectedEdgeIds = [];
+          });
+        },
+
+        duplicateSelection() {
+          const text = get().copyText();
+          if (text) get().pasteText(text);
+        },
+
+        copyText() {
+          const { doc, selectedNodeIds } = get();
+          return doc ? copySelection(doc, new Set(selectedNodeIds)) : undefined;
+        },
+
+        pasteText(text, at) {
+          const doc = get().doc;
+          if (!doc) return false;
+          const pasted = preparePaste(doc, text, at);
+          if (!pasted) return false;
+          get().edit((d) => {
+            d.nodes.push(...castDraft(pasted.nodes));
+            d.edges.push(...castDraft(pasted.edges));
+          });
+          set((s) => {
+            s.selectedNodeIds = pasted.nodes.map((n) => n.id);
+            s.selectedEdgeIds = [];
+          });
+          return true;
+        },
+
+        selectAll() {
+          set((s) => {
+            s.selectedNodeIds = s.doc?.nodes.map((n) => n.id) ?? [];
+          });
+        },
+
+        setSelection(nodeIds, edgeIds) {
+          set((s) => {
+            s.selectedNodeIds = nodeIds;
+            s.selectedEdgeIds = edgeIds;
+          });
+        },
+
+        selectNode(nodeId) {
+          set((s) => {
+            s.selectedNodeIds = nodeId ? [nodeId] : [];
+            s.selectedEdgeIds = [];
+          });
+        },
+
+        async save() {
+          const { selectedPath, revision } = get();
+          if (selectedPath === null) {
+            set((s) => {
+              s.saveAsOpen = true;
+            });
+            return false;
+          }
+          return writeAs(selectedPath, revision, false);
+        },
+
+        async saveAs(path, overwrite = false) {
+          const name = path.trim();
+          const file = /\.json$/i.test(name) ? name : `${name}.json`;
+          const same = file === get().selectedPath;
+          return writeAs(file, same ? get().revision : undefined, overwrite);
+        },
+
+        async openFromPng(pngBase64, name) {
+          try {
+            const { graph, seed } = await engine.request('graphFromPng', { pngBase64 });
+            get().openDocument(graph, name, `opened the graph embedded in ${name}${seed !== undefined ? ` (seed used: ${seed})` : ''}`);
+          } catch (err) {
+            set((s) => {
+              s.fileError = { message: `${name}: ${message(err)}` };
+            });
+          }
+        },
+
+        validateSoon() {
+          if (validateTimer) clearTimeout(validateTimer);
+          validateTimer = setTimeout(() => {
+            validateTimer = undefined;
+            const doc = get().doc;
+            if (!doc) return;
+            engine.request('validate', { graph: doc }).then(
+              ({ issues }) => {
+                // (Compared outside the recipe: inside it, s.doc is a draft, never the same object.)
+                if (get().doc !== doc) return;
+                set((s) => {
+                  s.issues = issues;
+                  s.nodeIssues = byNode(issues);
+                });
+              },
+              () => {
+                // Validation is advice; a run reports the same problems.
+              },
+            );
+          }, VALIDATE_DELAY_MS);
+        },
+
+        setAddMenu(menu) {
+          set((s) => {
+            s.addMenu = menu;
+          });
+        },
+
+        setHelp(open) {
+          set((s) => {
+            s.helpOpen = open;
+          });
+        },
+
+        setSaveAs(open) {
+          set((s) => {
+            s.saveAsOpen = open;
+            if (open) s.fileError = undefined;
+          });
+        },
+
+        dismissFileError() {
+          set((s) => {
+            s.fileError = undefined;
+            s.notice = undefined;
+          });
+        },
+
+        async startRun(targets) {
+          const { doc, run } = get();
+          if (doc === null || (run && (run.status === 'starting' || run.status === 'running'))) return;
+          const runId = newRunId();
+          set((s) => {
+            s.run = { runId, status: 'starting' };
+            s.nodeRuns = {};
+            s.logs = [];
+          });
+          try {
+            const { status } = await engine.request('run', { runId, graph: doc, ...(targets?.length ? { targets } : {}) });
+            set((s) => {
+              if (s.run?.runId === runId && (s.run.status === 'starting' || s.run.status === 'running')) s.run.status = status;
+            });
+          } catch (err) {
+            const issues = err instanceof EngineRequestError ? err.issues : [];
+            set((s) => {
+              if (s.run?.runId !== runId) return;
+              s.run.status = 'failed';
+              s.run.error ??= { message: message(err), causes: [] };
+              if (issues.length > 0) {
+                s.issues = issues;
+                s.nodeIssues = byNode(issues);
+              }
+            });
+          }
+        },
+
+        async cancelRun() {
+          const run = get().run;
+          if (!run || (run.status !== 'starting' && run.status !== 'running')) return;
+          try {
+            await engine.request('cancel', { runId: run.runId });
+          } catch {
+            // The run's own events say how it ended.
+          }
+        },
+
+        applyEvent(event) {
+          set((s) => {
+            if (!s.run || s.run.runId !== event.runId) return;
+            const node = (id: string): NodeRunState => (s.nodeRuns[id] ??= { status: 'pending' });
+            switch (event.type) {
+              case 'run.started':
+                s.run.status = 'running';
+                for (const id of event.nodes) s.nodeRuns[id] = { status: 'pending' };
+                break;
+              case 'node.started':
+                node(event.nodeId).status = 'running';
+                // Previews of a node that runs again are replaced; cached nodes keep theirs.
+                delete s.previews[event.nodeId];
+                break;
+              case 'node.progress':
+                node(event.nodeId).progress = { value: event.value, max: event.max, message: event.message };
+                break;
+              case 'node.preview': {
+                const list = (s.previews[event.nodeId] ??= []);
+                const label = event.preview.label;
+                const at = label === undefined ? -1 : list.findIndex((p) => p.label === label && p.kind === event.preview.kind);
+                if (at >= 0) list[at] = event.preview;
+                else list.push(event.preview);
+                if (list.length > MAX_PREVIEWS_PER_NODE) list.splice(0, list.length - MAX_PREVIEWS_PER_NODE);
+                break;
+              }
+              case 'node.log':
+                s.logs.push({ nodeId: event.nodeId, level: event.level, message: event.message });
+                if (s.logs.length > MAX_LOG_LINES) s.logs.splice(0, s.logs.length - MAX_LOG_LINES);
+                break;
+              case 'node.cached':
+                node(event.nodeId).status = 'cached';
+                break;
+              case 'node.finished': {
+                const n = node(event.nodeId);
+                n.status = 'finished';
+                n.durationMs = event.durationMs;
+                n.outputs = event.outputs;
+                n.progress = undefined;
+                break;
+              }
+              case 'node.failed': {
+                const n = node(event.nodeId);
+                n.status = 'failed';
+                n.error = event.error;
+                break;
+              }
+              case 'run.finished':
+                s.run.status = 'finished';
+                s.run.durationMs = event.durationMs;
+                s.run.executed = event.executed;
+                s.run.cached = event.cached;
+                break;
+              case 'run.failed':
+                s.run.status = 'failed';
+                s.run.durationMs = event.durationMs;
+                s.run.error = event.error;
+                s.run.failedNodeId = event.nodeId;
+                break;
+              case 'run.cancelled':
+                s.run.status = 'cancelled';
+                s.run.durationMs = event.durationMs;
+                for (const n of Object.values(s.nodeRuns)) if (n.status === 'running') n.status = 'pending';
+                break;
+            }
+          });
+        },
+      };
+    }),
   );
 }
 
 export function graphName(path: string): string {
   const base = path.split(/[\\/]/).pop() ?? path;
   return base.replace(/\.json$/i, '');
+}
+
+/** Whether the open document has changes that are not saved. */
+export function isDirty(s: Pick<StudioState, 'doc' | 'savedDoc'>): boolean {
+  return s.doc !== null && s.doc !== s.savedDoc && (s.savedDoc !== null || s.doc.nodes.length > 0);
 }

@@ -9,7 +9,12 @@ export function StudioProvider({ store, children }: { store: StudioStore; childr
 }
 
 export function useStudio<T>(selector: (s: StudioState) => T): T {
+  return useStore(useStudioStore(), selector);
+}
+
+/** The store itself, for event handlers that read state on demand instead of subscribing. */
+export function useStudioStore(): StudioStore {
   const store = useContext(StudioContext);
   if (!store) throw new Error('useStudio outside <StudioProvider>');
-  return useStore(store, selector);
+  return store;
 }

@@ -1,43 +1,301 @@
-import { Background, Controls, MiniMap, ReactFlow, type Edge, type NodeTypes } from '@xyflow/react';
-import { useMemo } from 'react';
-import { useStudio } from '../studio-context.tsx';
-import { StudioNode, type StudioFlowNode } from './StudioNode.tsx';
+/**
+ * The editable canvas. React Flow is controlled: nodes and edges are derived from the document
+ * (editor/flow.ts reuses unchanged objects), and its changes come back as edits: moves (a whole
+ * drag is one undo step), selection, new links (checked by editor/connect.ts; a refused one
+ * says why next to the cursor). Double-click on the pane, or drop a dragged link on it, opens
+ * the "Add node" menu; node types dragged from the library drop here; so do .json graphs and
+ * PNGs made by Save Image (their embedded graph opens).
+ */
+import {
+  Background,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  useConnection,
+  useNodesInitialized,
+  useReactFlow,
+  useStore as useFlowStore,
+  type Connection,
+  type EdgeChange,
+  type FinalConnectionState,
+  type IsValidConnection,
+  type NodeChange,
+  type NodeTypes,
+  type OnConnectEnd,
+} from '@xyflow/react';
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type MouseEvent as ReactMouseEvent } from 'react';
+import { checkLink, socketOf } from '../editor/connect.ts';
+import { FlowCache, type StudioFlowEdge, type StudioFlowNode } from '../editor/flow.ts';
+import type { StudioState } from '../store.ts';
+import { useStudio, useStudioStore } from '../studio-context.tsx';
+import { StudioNode } from './StudioNode.tsx';
 
 const nodeTypes: NodeTypes = { studio: StudioNode };
+const FIT_OPTIONS = { padding: 0.15 } as const;
+const PRO_OPTIONS = { hideAttribution: true } as const;
+const MINIMAP_STYLE = { background: '#0a0a0a' } as const;
+/** MIME type of a node type dragged from the library. */
+export const NODE_TYPE_MIME = 'application/x-steer-node-type';
 
-/** The open graph, read-only: pan, zoom and select; no dragging or wiring yet. */
-export function GraphCanvas() {
-  const view = useStudio((s) => s.view);
-  const path = useStudio((s) => s.selectedPath);
-  const selectedNodeId = useStudio((s) => s.selectedNodeId);
-  const selectNode = useStudio((s) => s.selectNode);
-  const nodes = useMemo<StudioFlowNode[]>(
-    () => (view?.nodes ?? []).map((n) => ({ ...n, selected: n.id === selectedNodeId })),
-    [view, selectedNodeId],
-  );
-  const edges = useMemo<Edge[]>(() => view?.edges ?? [], [view]);
-  if (!view) return null;
+type Size = { width: number; height: number };
+
+function minimapColor(n: StudioFlowNode): string {
+  return n.data.info ? '#a3a3a3' : '#ef4444';
+}
+
+function linkEnds(fromType: 'source' | 'target', from: { nodeId: string; id?: string | null }, to: { nodeId: string; id?: string | null }) {
+  const a = { node: from.nodeId, handle: from.id ?? '' };
+  const b = { node: to.nodeId, handle: to.id ?? '' };
+  const [src, dst] = fromType === 'source' ? [a, b] : [b, a];
+  return { source: src.node, sourceHandle: src.handle, target: dst.node, targetHandle: dst.handle };
+}
+
+/** Next to the cursor while a link is dragged over a socket: why it would be refused, or what dropping does. */
+function ConnectionHint() {
+  const conn = useConnection();
+  const store = useStudioStore();
+  if (!conn.inProgress || !conn.toHandle || !conn.fromHandle) return null;
+  const { doc, types } = store.getState();
+  if (!doc) return null;
+  const check = checkLink(doc, types, linkEnds(conn.fromHandle.type, conn.fromHandle, conn.toHandle));
+  const text = check.ok ? check.hint : check.reason;
+  if (!text) return null;
   return (
-    <ReactFlow
-      key={path ?? view.name}
-      nodes={nodes}
-      edges={edges}
-      nodeTypes={nodeTypes}
-      colorMode="dark"
-      nodesDraggable={false}
-      nodesConnectable={false}
-      edgesFocusable={false}
-      deleteKeyCode={null}
-      onNodeClick={(_, node) => selectNode(node.id)}
-      onPaneClick={() => selectNode(null)}
-      fitView
-      fitViewOptions={{ padding: 0.15 }}
-      minZoom={0.1}
-      proOptions={{ hideAttribution: true }}
+    <div
+      role="status"
+      data-testid="link-hint"
+      data-refused={check.ok ? 'false' : 'true'}
+      className={`pointer-events-none absolute z-50 max-w-xs rounded px-2 py-1 text-xs shadow-lg ${check.ok ? 'bg-amber-900 text-amber-100' : 'bg-red-900 text-red-100'}`}
+      style={{ left: conn.pointer.x + 16, top: conn.pointer.y + 16 }}
     >
-      <Background gap={24} />
-      <Controls showInteractive={false} />
-      <MiniMap pannable zoomable nodeColor={(n) => ((n.data as { missing?: boolean }).missing ? '#ef4444' : '#a3a3a3')} />
-    </ReactFlow>
+      {check.ok ? text : `Can't connect: ${text}`}
+    </div>
   );
+}
+
+/** Fits the view once the document just opened is on the canvas and measured (not the previous one's nodes). */
+function FitOnOpen({ openCount, nodeIds }: { openCount: number; nodeIds: string[] }) {
+  const { fitView } = useReactFlow();
+  const initialized = useNodesInitialized();
+  const flowIds = useFlowStore((s) => s.nodes);
+  const fitted = useRef(-1);
+  useEffect(() => {
+    if (fitted.current === openCount) return;
+    // An empty document has nothing to fit; the nodes added to it later must not zoom the view.
+    if (nodeIds.length === 0) {
+      fitted.current = openCount;
+      return;
+    }
+    if (!initialized) return;
+    if (flowIds.length !== nodeIds.length || flowIds.some((n, i) => n.id !== nodeIds[i])) return;
+    fitted.current = openCount;
+    void fitView(FIT_OPTIONS);
+  }, [openCount, initialized, flowIds, nodeIds, fitView]);
+  return null;
+}
+
+const selectView = (s: StudioState) => s.doc;
+
+export function GraphCanvas() {
+  const doc = useStudio(selectView);
+  const types = useStudio((s) => s.types);
+  const sockets = useStudio((s) => s.catalogue?.sockets);
+  const selectedNodeIds = useStudio((s) => s.selectedNodeIds);
+  const selectedEdgeIds = useStudio((s) => s.selectedEdgeIds);
+  const openCount = useStudio((s) => s.openCount);
+  const store = useStudioStore();
+  const { screenToFlowPosition } = useReactFlow();
+  const cache = useRef(new FlowCache());
+  const [measured, setMeasured] = useState<Record<string, Size>>({});
+  const dragSerial = useRef(0);
+  const [refusal, setRefusal] = useState<{ text: string; x: number; y: number } | null>(null);
+
+  useEffect(() => setMeasured({}), [openCount]);
+
+  const selectedNodes = useMemo(() => new Set(selectedNodeIds), [selectedNodeIds]);
+  const selectedEdges = useMemo(() => new Set(selectedEdgeIds), [selectedEdgeIds]);
+  const nodes = useMemo(() => (doc ? cache.current.nodesFor(doc, types, selectedNodes, measured) : []), [doc, types, selectedNodes, measured]);
+  const edges = useMemo<StudioFlowEdge[]>(() => (doc ? cache.current.edgesFor(doc, types, sockets ?? {}, selectedEdges) : []), [doc, types, sockets, selectedEdges]);
+  const nodeIds = useMemo(() => nodes.map((n) => n.id), [nodes]);
+
+  const onNodesChange = useCallback(
+    (changes: NodeChange<StudioFlowNode>[]) => {
+      const sizes: Record<string, Size> = {};
+      let sized = false;
+      const moves: { id: string; position: { x: number; y: number } }[] = [];
+      let dragging = false;
+      const s = store.getState();
+      let sel: Set<string> | undefined;
+      for (const c of changes) {
+        if (c.type === 'dimensions' && c.dimensions) {
+          sizes[c.id] = c.dimensions;
+          sized = true;
+        } else if (c.type === 'position' && c.position) {
+          moves.push({ id: c.id, position: c.position });
+          dragging ||= c.dragging === true;
+        } else if (c.type === 'select') {
+          sel ??= new Set(s.selectedNodeIds);
+          if (c.selected) sel.add(c.id);
+          else sel.delete(c.id);
+        }
+      }
+      if (sized) setMeasured((m) => ({ ...m, ...sizes }));
+      if (moves.length > 0) s.moveNodes(moves, dragging ? `drag:${dragSerial.current}` : 'nudge');
+      if (sel) s.setSelection([...sel], store.getState().selectedEdgeIds);
+    },
+    [store],
+  );
+
+  const onEdgesChange = useCallback(
+    (changes: EdgeChange<StudioFlowEdge>[]) => {
+      const s = store.getState();
+      let sel: Set<string> | undefined;
+      for (const c of changes) {
+        if (c.type !== 'select') continue;
+        sel ??= new Set(s.selectedEdgeIds);
+        if (c.selected) sel.add(c.id);
+        else sel.delete(c.id);
+      }
+      if (sel) s.setSelection(store.getState().selectedNodeIds, [...sel]);
+    },
+    [store],
+  );
+
+  const onNodeDragStart = useCallback(() => {
+    dragSerial.current += 1;
+  }, []);
+
+  const isValidConnection = useCallback<IsValidConnection<StudioFlowEdge>>(
+    (c) => {
+      const { doc: d, types: t } = store.getState();
+      return !!d && checkLink(d, t, { source: c.source, sourceHandle: c.sourceHandle ?? '', target: c.target, targetHandle: c.targetHandle ?? '' }).ok;
+    },
+    [store],
+  );
+
+  const onConnect = useCallback(
+    (c: Connection) => {
+      store.getState().connect({ source: c.source, sourceHandle: c.sourceHandle ?? '', target: c.target, targetHandle: c.targetHandle ?? '' });
+    },
+    [store],
+  );
+
+  const onConnectEnd = useCallback<OnConnectEnd>(
+    (event, state: FinalConnectionState) => {
+      const point = 'changedTouches' in event ? event.changedTouches[0]! : event;
+      if (!state.fromHandle) return;
+      const s = store.getState();
+      if (state.toHandle) {
+        // Dropped on a socket that refused: keep the reason on screen a moment.
+        if (state.isValid === false && s.doc) {
+          const check = checkLink(s.doc, s.types, linkEnds(state.fromHandle.type, state.fromHandle, state.toHandle));
+          if (!check.ok) setRefusal({ text: check.reason, x: point.clientX, y: point.clientY });
+        }
+        return;
+      }
+      if (state.isValid) return;
+      // Dropped on empty canvas: offer the node types that can take this link.
+      const fromNode = s.doc?.nodes.find((n) => n.id === state.fromHandle!.nodeId);
+      const socket = socketOf(fromNode && s.types[fromNode.type], state.fromHandle.type === 'source' ? 'out' : 'in', state.fromHandle.id ?? '');
+      if (!socket) return;
+      s.setAddMenu({
+        screen: { x: point.clientX, y: point.clientY },
+        flow: screenToFlowPosition({ x: point.clientX, y: point.clientY }),
+        link: { nodeId: state.fromHandle.nodeId, handleId: state.fromHandle.id ?? '', handleType: state.fromHandle.type, socketType: socket.type },
+      });
+    },
+    [store, screenToFlowPosition],
+  );
+
+  useEffect(() => {
+    if (!refusal) return;
+    const t = setTimeout(() => setRefusal(null), 2500);
+    return () => clearTimeout(t);
+  }, [refusal]);
+
+  const onDoubleClick = useCallback(
+    (e: ReactMouseEvent) => {
+      if (!(e.target as Element).classList.contains('react-flow__pane')) return;
+      store.getState().setAddMenu({ screen: { x: e.clientX, y: e.clientY }, flow: screenToFlowPosition({ x: e.clientX, y: e.clientY }) });
+    },
+    [store, screenToFlowPosition],
+  );
+
+  const onDragOver = useCallback((e: DragEvent) => {
+    if (e.dataTransfer.types.includes(NODE_TYPE_MIME) || e.dataTransfer.types.includes('Files')) {
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'copy';
+    }
+  }, []);
+
+  const onDrop = useCallback(
+    (e: DragEvent) => {
+      const type = e.dataTransfer.getData(NODE_TYPE_MIME);
+      if (type) {
+        e.preventDefault();
+        store.getState().addNode(type, screenToFlowPosition({ x: e.clientX, y: e.clientY }));
+        return;
+      }
+      const file = e.dataTransfer.files[0];
+      if (file) {
+        e.preventDefault();
+        void openDroppedFile(store.getState(), file);
+      }
+    },
+    [store, screenToFlowPosition],
+  );
+
+  if (!doc) return null;
+  return (
+    <div className="absolute inset-0" onDoubleClick={onDoubleClick} onDragOver={onDragOver} onDrop={onDrop} data-testid="flow">
+      <ReactFlow<StudioFlowNode, StudioFlowEdge>
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        colorMode="dark"
+        onNodesChange={onNodesChange}
+        onEdgesChange={onEdgesChange}
+        onNodeDragStart={onNodeDragStart}
+        onConnect={onConnect}
+        onConnectEnd={onConnectEnd}
+        isValidConnection={isValidConnection}
+        deleteKeyCode={null}
+        zoomOnDoubleClick={false}
+        minZoom={0.05}
+        maxZoom={2.5}
+        proOptions={PRO_OPTIONS}
+      >
+        <Background gap={24} />
+        <Controls showInteractive={false} />
+        <MiniMap<StudioFlowNode> pannable zoomable nodeColor={minimapColor} style={MINIMAP_STYLE} />
+        <ConnectionHint />
+        <FitOnOpen openCount={openCount} nodeIds={nodeIds} />
+      </ReactFlow>
+      {refusal && (
+        <div role="alert" data-testid="link-refused" className="pointer-events-none fixed z-50 max-w-xs rounded bg-red-900 px-2 py-1 text-xs text-red-100 shadow-lg" style={{ left: refusal.x + 16, top: refusal.y + 16 }}>
+          Can't connect: {refusal.text}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** A .json graph or a PNG with an embedded graph, dropped on the canvas. */
+export async function openDroppedFile(s: StudioState, file: File): Promise<void> {
+  const name = file.name.replace(/\.(json|png)$/i, '');
+  if (/\.png$/i.test(file.name) || file.type === 'image/png') {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    let binary = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    await s.openFromPng(btoa(binary), file.name);
+    return;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(await file.text());
+  } catch (err) {
+    s.openDocument(null, name, `${file.name} is not JSON: ${(err as Error).message}`);
+    return;
+  }
+  s.openDocument(json, name, `opened ${file.name} (not saved in the graphs folder yet)`);
 }

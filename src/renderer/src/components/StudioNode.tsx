@@ -1,99 +1,151 @@
-import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
+/**
+ * One node on the canvas: title, typed sockets (coloured by type), the param widgets its
+ * schema asks for, its run state (queued, running with progress, cached, done, failed with
+ * the message), validation problems, and the last image it previewed. In `memo`, reading only
+ * this node's slices of the store, so other nodes changing never re-renders it.
+ */
+import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { memo } from 'react';
-import { MISSING_COLOR, type HandleView, type StudioNodeData } from '../graph-view.ts';
+import type { SocketSpec } from '../../../shared/catalogue.ts';
+import { MISSING_COLOR, UNKNOWN_SOCKET_COLOR } from '../editor/colors.ts';
+import type { StudioFlowNode } from '../editor/flow.ts';
 import type { NodeStatus } from '../store.ts';
 import { useStudio } from '../studio-context.tsx';
-
-export type StudioFlowNode = Node<StudioNodeData, 'studio'>;
+import { ParamField } from './ParamField.tsx';
 
 export const STATUS_STYLE: Record<NodeStatus, { ring: string; badge: string; label: string }> = {
-  pending: { ring: 'ring-neutral-600', badge: 'bg-neutral-700 text-neutral-200', label: 'pending' },
+  pending: { ring: 'ring-neutral-500', badge: 'bg-neutral-700 text-neutral-200', label: 'queued' },
   running: { ring: 'ring-sky-400', badge: 'bg-sky-500 text-white', label: 'running' },
   cached: { ring: 'ring-violet-400', badge: 'bg-violet-500 text-white', label: 'cached' },
-  finished: { ring: 'ring-emerald-400', badge: 'bg-emerald-600 text-white', label: 'finished' },
+  finished: { ring: 'ring-emerald-400', badge: 'bg-emerald-600 text-white', label: 'done' },
   failed: { ring: 'ring-red-500', badge: 'bg-red-600 text-white', label: 'failed' },
 };
 
-function SocketRow({ handle, side }: { handle: HandleView; side: 'in' | 'out' }) {
+interface SocketView {
+  id: string;
+  label: string;
+  type?: string;
+  optional?: boolean;
+}
+
+function SocketRow({ socket, side, color }: { socket: SocketView; side: 'in' | 'out'; color: string }) {
   const isIn = side === 'in';
   return (
     <div
-      className={`relative flex items-center gap-1 px-3 py-0.5 text-[11px] ${isIn ? 'justify-start' : 'justify-end'}`}
-      data-testid={`socket-${side}-${handle.id}`}
-      title={handle.type ? `${handle.label}: ${handle.type}` : `${handle.label}: not declared by this node type`}
+      className={`relative flex min-w-0 items-center gap-1 px-3 py-0.5 text-[11px] ${isIn ? 'justify-start' : 'justify-end'}`}
+      data-testid={`socket-${side}-${socket.id}`}
+      title={socket.type ? `${socket.label}: ${socket.type}` : `${socket.label}: not declared by this node type`}
     >
-      <Handle
-        type={isIn ? 'target' : 'source'}
-        position={isIn ? Position.Left : Position.Right}
-        id={handle.id}
-        isConnectable={false}
-        style={{ background: handle.color }}
-      />
-      <span className={handle.unknown ? 'text-red-300 italic' : 'text-neutral-300'}>{handle.label}</span>
-      {handle.type && <span className="text-neutral-500">{handle.type}</span>}
-      {handle.optional && <span className="text-neutral-500">(opt)</span>}
+      <Handle type={isIn ? 'target' : 'source'} position={isIn ? Position.Left : Position.Right} id={socket.id} style={{ background: color }} />
+      <span className={`truncate ${socket.type ? 'text-neutral-300' : 'text-red-300 italic'}`}>
+        {socket.label}
+        {socket.optional && <span className="text-neutral-500"> (opt)</span>}
+      </span>
     </div>
   );
 }
 
-function StudioNodeView({ data, selected }: NodeProps<StudioFlowNode>) {
-  const run = useStudio((s) => s.nodeRuns[data.nodeId]);
+function withExtra(declared: readonly SocketSpec[], extra: string): SocketView[] {
+  const list: SocketView[] = [...declared];
+  for (const id of extra ? extra.split(',') : []) list.push({ id, label: id });
+  return list;
+}
+
+function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
+  const { node, info } = data;
+  const run = useStudio((s) => s.nodeRuns[id]);
+  const problems = useStudio((s) => s.nodeIssues[id]);
+  const image = useStudio((s) => s.previews[id]?.findLast((p) => p.kind === 'image'));
+  const sockets = useStudio((s) => s.catalogue?.sockets);
+  const setParam = useStudio((s) => s.setParam);
+  const missing = !info;
   const status = run ? STATUS_STYLE[run.status] : undefined;
   const progress = run?.status === 'running' && run.progress && run.progress.max > 0 ? run.progress.value / run.progress.max : undefined;
-  const border = data.missing ? 'bg-red-950/80' : 'border-neutral-700 bg-neutral-900';
+  const colorOf = (t?: string) => (missing ? MISSING_COLOR : (t && sockets?.[t]?.color) || UNKNOWN_SOCKET_COLOR);
+  const inputs = withExtra(info?.inputs ?? [], data.extraIn);
+  const outputs = withExtra(info?.outputs ?? [], data.extraOut);
+  const extraParams = Object.keys(node.params).filter((k) => !info?.params[k]);
   return (
     <div
-      className={`studio-node min-w-[220px] max-w-[320px] rounded-md border shadow-lg ${border} ${status ? `ring-2 ${status.ring}` : ''} ${selected ? 'outline outline-2 outline-offset-2 outline-amber-300' : ''}`}
-      data-testid={`node-${data.nodeId}`}
-      data-node-type={data.nodeType}
-      data-missing={data.missing ? 'true' : 'false'}
+      className={`studio-node w-[260px] rounded-md border ${missing ? 'bg-red-950/80' : 'border-neutral-700 bg-neutral-900'} ${status ? `ring-2 ${status.ring}` : ''} ${selected ? 'outline-2 outline-offset-2 outline-amber-300' : ''}`}
+      data-testid={`node-${id}`}
+      data-node-type={node.type}
+      data-missing={missing ? 'true' : 'false'}
       data-status={run?.status ?? 'idle'}
-      style={data.missing ? { borderColor: MISSING_COLOR } : undefined}
+      style={missing ? { borderColor: MISSING_COLOR } : undefined}
     >
-      <div className={`flex items-center gap-2 rounded-t-md px-3 py-1.5 ${data.missing ? 'bg-red-700/70' : 'bg-neutral-800'}`}>
+      <div className={`flex items-center gap-2 rounded-t-md px-3 py-1.5 ${missing ? 'bg-red-700/70' : 'bg-neutral-800'}`}>
         <div className="min-w-0 flex-1">
           <div className="truncate text-sm font-semibold text-neutral-50" data-testid="node-title">
-            {data.title}
+            {node.title ?? info?.title ?? (node.type || node.id)}
           </div>
           <div className="truncate font-mono text-[10px] text-neutral-400" data-testid="node-type">
-            {data.nodeType || '(no type)'}
+            {node.type || '(no type)'} · {id}
           </div>
         </div>
-        {status && <span className={`rounded px-1.5 py-0.5 text-[10px] ${status.badge}`}>{status.label}</span>}
+        {status && (
+          <span className={`rounded px-1.5 py-0.5 text-[10px] ${status.badge}`} data-testid="node-status">
+            {status.label}
+          </span>
+        )}
       </div>
-      {data.missing && (
+      {missing && (
         <div className="px-3 py-1 text-[11px] font-semibold" style={{ color: MISSING_COLOR }} data-testid="node-missing">
           missing node type
         </div>
       )}
       {progress !== undefined && (
-        <div className="mx-3 mt-1 h-1 overflow-hidden rounded bg-neutral-700">
+        <div className="mx-3 mt-1 h-1 overflow-hidden rounded bg-neutral-700" role="progressbar" aria-valuenow={Math.round(progress * 100)}>
           <div className="h-full bg-sky-400" style={{ width: `${Math.round(progress * 100)}%` }} />
         </div>
       )}
-      <div className="flex justify-between gap-2 py-1">
-        <div className="flex flex-col">
-          {data.inputs.map((h) => (
-            <SocketRow key={h.id} handle={h} side="in" />
+      {run?.error && (
+        <p className="mx-3 mt-1 rounded bg-red-950 px-1.5 py-1 text-[11px] text-red-200" data-testid="node-error">
+          {run.error.message}
+        </p>
+      )}
+      {problems && (
+        <ul className="mx-3 mt-1 list-disc pl-3 text-[10px] text-amber-300" data-testid="node-problems">
+          {problems.map((p, k) => (
+            <li key={k}>{p}</li>
+          ))}
+        </ul>
+      )}
+      <div className="flex justify-between gap-1 py-1">
+        <div className="flex min-w-0 flex-col">
+          {inputs.map((s) => (
+            <SocketRow key={s.id} socket={s} side="in" color={colorOf(s.type)} />
           ))}
         </div>
-        <div className="flex flex-col">
-          {data.outputs.map((h) => (
-            <SocketRow key={h.id} handle={h} side="out" />
+        <div className="flex min-w-0 flex-col">
+          {outputs.map((s) => (
+            <SocketRow key={s.id} socket={s} side="out" color={colorOf(s.type)} />
           ))}
         </div>
       </div>
-      {data.params.length > 0 && (
-        <dl className="border-t border-neutral-800 px-3 py-1 text-[11px]">
-          {data.params.map((p) => (
-            <div key={p.key} className="flex justify-between gap-3" data-testid={`param-${p.key}`}>
-              <dt className="text-neutral-400">{p.label}</dt>
-              <dd className={`truncate font-mono ${p.isDefault ? 'text-neutral-500' : 'text-neutral-200'}`} title={p.value}>
-                {p.value}
-              </dd>
+      {(info ? Object.keys(info.params).length > 0 : extraParams.length > 0) && (
+        <div className="nodrag nowheel border-t border-neutral-800 py-1">
+          {info &&
+            Object.entries(info.params).map(([key, ui]) => (
+              <ParamField key={key} nodeId={id} paramKey={key} ui={ui} value={node.params[key] ?? ui.default} onChange={setParam} />
+            ))}
+          {extraParams.map((key) => (
+            <div key={key} className="flex justify-between gap-2 px-3 text-[11px]" data-testid={`param-${key}`}>
+              <span className="text-neutral-400">{key}</span>
+              <span className="truncate font-mono text-neutral-300">{JSON.stringify(node.params[key])}</span>
             </div>
           ))}
-        </dl>
+        </div>
+      )}
+      {image?.kind === 'image' && (
+        <img
+          className="block w-full rounded-b-md [image-rendering:pixelated]"
+          alt={`preview of ${node.title ?? info?.title ?? id}`}
+          data-testid="node-preview"
+          width={image.width}
+          height={image.height}
+          src={`data:image/png;base64,${image.pngBase64}`}
+        />
       )}
     </div>
   );

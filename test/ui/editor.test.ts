@@ -1,0 +1,350 @@
+/**
+ * The editor end to end, as a user would use it, in Chromium against `startServer` over a real
+ * EngineHost and the bundled Shape World model: build the generate pipeline from an empty
+ * canvas by search, wire it (one node added by dropping a link on the pane), see a wrong link
+ * refused with its reason, edit params, run, see the image on the node, save, reload, reopen
+ * and compare, undo/redo, copy/paste (also into a second tab), and drop the PNG it made to get
+ * its graph back. The tests run in order on one page.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EngineHost } from '../../src/engine/host.ts';
+import { startServer, type RunningServer } from '../../src/server/index.ts';
+import { SOCKET_TYPES } from '../../src/shared/sockets.ts';
+import { buildRenderer, launchChromium, openPage, rgb, shot } from './browser-helpers.ts';
+import { tempDir, testRegistry } from './helpers.ts';
+
+const tmp = tempDir('editor');
+const staticDir = path.join(tmp.dir, 'renderer');
+const graphsDir = path.join(tmp.dir, 'graphs');
+const outputDir = path.join(tmp.dir, 'output');
+
+let browser: Browser;
+let context: BrowserContext;
+let host: EngineHost;
+let server: RunningServer;
+let page: Page;
+let problems: string[];
+
+beforeAll(async () => {
+  await buildRenderer(staticDir);
+  host = new EngineHost({ graphsDir, cacheDir: path.join(tmp.dir, 'cache'), outputDir, registry: testRegistry() });
+  server = await startServer({ graphsDir, staticDir, engine: host, outputDir });
+  browser = await launchChromium();
+  context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  ({ page, problems } = await openPage(context, server.url));
+  await page.locator('[data-testid=connection][data-state=open]').waitFor();
+  await page.locator('[data-testid=catalogue-count]', { hasText: /^\d+ node types$/ }).waitFor();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  host?.dispose();
+  tmp.cleanup();
+});
+
+const node = (id: string) => page.locator(`[data-testid=node-${id}]`);
+const handle = (id: string, side: 'source' | 'target', socket: string) => page.locator(`.react-flow__handle.${side}[data-nodeid="${id}"][data-handleid="${socket}"]`);
+
+async function center(l: Locator): Promise<{ x: number; y: number }> {
+  const b = (await l.boundingBox())!;
+  return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+}
+
+/** Double-click the pane at (x, y), search, Enter: the first result is added there. */
+async function addBySearch(query: string, x: number, y: number, expectTitle: string): Promise<string> {
+  const before = await page.locator('.react-flow__node').count();
+  await page.mouse.dblclick(x, y);
+  const search = page.getByRole('searchbox', { name: 'Add node' });
+  await search.waitFor({ timeout: 5000 }).catch(async (e) => {
+    await page.screenshot({ path: shot('editor-debug.png') });
+    throw e;
+  });
+  await search.fill(query);
+  await expect.poll(() => menuOptions().first().textContent()).toContain(expectTitle);
+  await search.press('Enter');
+  await expect.poll(() => page.locator('.react-flow__node').count()).toBe(before + 1);
+  await expect(search.count()).resolves.toBe(0);
+  return (await page.locator('.react-flow__node.selected').getAttribute('data-id'))!;
+}
+
+/** Press on one socket, move to another with the button held, and release there. */
+async function dragLink(from: Locator, to: Locator | { x: number; y: number }, beforeRelease?: () => Promise<void>): Promise<void> {
+  const a = await center(from);
+  const b = 'x' in to ? to : await center(to);
+  await page.mouse.move(a.x, a.y);
+  await page.mouse.down();
+  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 4 });
+  await page.mouse.move(b.x, b.y, { steps: 4 });
+  await beforeRelease?.();
+  await page.mouse.up();
+}
+
+async function link(src: string, out: string, dst: string, inp: string): Promise<void> {
+  const before = await page.locator('.react-flow__edge').count();
+  await dragLink(handle(src, 'source', out), handle(dst, 'target', inp));
+  await expect
+    .poll(() => page.locator('.react-flow__edge').count(), { timeout: 3000 })
+    .toBe(before + 1)
+    .catch(async (e: unknown) => {
+      await page.screenshot({ path: shot('editor-debug.png') });
+      throw e;
+    });
+}
+
+/** The open document as the store holds it: read back through a save to a scratch name is not needed; the DOM says enough. */
+async function canvasSummary(): Promise<{ nodes: string[]; edges: number }> {
+  const nodes = await page.locator('.react-flow__node').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-id')}:${e.querySelector('[data-node-type]')?.getAttribute('data-node-type')}`));
+  return { nodes: nodes.sort(), edges: await page.locator('.react-flow__edge').count() };
+}
+
+const ids = {} as Record<'text' | 'parse' | 'encode' | 'sample' | 'model' | 'noise' | 'decode' | 'save', string>;
+const menuOptions = () => page.getByRole('listbox', { name: 'Node types' }).getByRole('option');
+
+describe('the editor in Chromium', () => {
+  it('builds the generate pipeline from an empty canvas by search, wiring it; a wrong link is refused with the reason', async () => {
+    expect(await page.locator('[data-testid=graph-name]').textContent()).toBe('Untitled');
+    expect(await page.locator('.react-flow__node').count()).toBe(0);
+    // Zoom out so eight nodes fit (each zoom-out button press is x0.8).
+    for (let i = 0; i < 2; i++) await page.locator('.react-flow__controls-zoomout').click();
+    const pane = (await page.locator('[data-testid=canvas]').boundingBox())!;
+    const col = (i: number) => pane.x + 15 + i * 205;
+    const row = (j: number) => pane.y + 30 + j * 420;
+
+    ids.text = await addBySearch('text', col(0), row(0), 'Text');
+    ids.parse = await addBySearch('prompt parse', col(1), row(0), 'Prompt Parse');
+    ids.encode = await addBySearch('encode', col(2), row(0), 'Encode Prompt');
+    ids.sample = await addBySearch('sampler', col(3), row(0), 'Sampler');
+    ids.model = await addBySearch('load model', col(0), row(1) - 150, 'Load Model');
+    ids.noise = await addBySearch('noise', col(1), row(1) - 150, 'Noise Latent');
+    ids.decode = await addBySearch('decode', col(2), row(1) - 40, 'Decode');
+    expect(Object.values(ids)).toEqual(['text1', 'parse1', 'encode1', 'sample1', 'load1', 'noise1', 'decode1']);
+    expect(await page.locator('[data-testid=dirty]').count()).toBe(1);
+
+    // Sockets are coloured by their type.
+    expect(await handle(ids.decode, 'source', 'image').evaluate((el) => getComputedStyle(el).backgroundColor)).toBe(rgb(SOCKET_TYPES.IMAGE.color));
+    expect(await handle(ids.encode, 'target', 'prompt').evaluate((el) => getComputedStyle(el).backgroundColor)).toBe(rgb(SOCKET_TYPES.PROMPT.color));
+
+    await link(ids.text, 'text', ids.parse, 'text');
+    await link(ids.parse, 'prompt', ids.encode, 'prompt');
+    await link(ids.model, 'model', ids.encode, 'model');
+    await link(ids.model, 'model', ids.sample, 'model');
+    await link(ids.encode, 'conditioning', ids.sample, 'conditioning');
+    await link(ids.noise, 'latent', ids.sample, 'latent');
+    await link(ids.model, 'model', ids.decode, 'model');
+    await link(ids.sample, 'latent', ids.decode, 'latent');
+
+    // IMAGE into PROMPT: refused, and the reason is next to the cursor while hovering.
+    let hint = '';
+    await dragLink(handle(ids.decode, 'source', 'image'), handle(ids.encode, 'target', 'prompt'), async () => {
+      const l = page.locator('[data-testid=link-hint]');
+      await l.waitFor();
+      hint = (await l.textContent()) ?? '';
+      expect(await l.getAttribute('data-refused')).toBe('true');
+      await page.screenshot({ path: shot('editor-refused-link.png') });
+    });
+    expect(hint).toContain("Can't connect");
+    expect(hint).toContain('IMAGE output cannot feed a PROMPT input');
+    expect(await page.getByRole('alert').filter({ hasText: 'IMAGE output cannot feed a PROMPT input' }).count()).toBe(1);
+    expect(await page.locator('.react-flow__edge').count()).toBe(8);
+
+    // A link dropped on empty canvas opens the menu with only the node types that take an IMAGE.
+    const drop = { x: col(3) + 10, y: row(1) - 60 };
+    await dragLink(handle(ids.decode, 'source', 'image'), drop);
+    const search = page.getByRole('searchbox', { name: 'Add node' });
+    await search.waitFor();
+    const offered = await menuOptions().allTextContents();
+    expect(offered.some((t) => t.startsWith('Save Image'))).toBe(true);
+    expect(offered.some((t) => t.startsWith('Prompt Parse'))).toBe(false);
+    await search.fill('save image');
+    await search.press('Enter');
+    await expect.poll(() => page.locator('.react-flow__edge').count()).toBe(9);
+    ids.save = (await page.locator('.react-flow__node.selected').getAttribute('data-id'))!;
+    expect(ids.save).toBe('save1');
+    expect(await page.locator(`.react-flow__edge[data-id]`).count()).toBe(9);
+  });
+
+  it('edits params through labelled widgets generated from the schemas', async () => {
+    const prompt = node(ids.text).getByRole('textbox', { name: 'Text' });
+    await prompt.fill('a red circle to the left of a blue square');
+    const steps = node(ids.sample).getByRole('spinbutton', { name: 'Steps' });
+    await steps.fill('8');
+    expect(await node(ids.sample).getByRole('slider', { name: 'Steps slider' }).inputValue()).toBe('8');
+    await node(ids.sample).getByRole('combobox', { name: 'Scheduler' }).selectOption('euler');
+    const seed = node(ids.noise).getByRole('spinbutton', { name: 'Seed' });
+    await seed.fill('7');
+    // A value outside the schema's range is shown as invalid and not taken.
+    await steps.fill('0');
+    expect(await steps.getAttribute('aria-invalid')).toBe('true');
+    await steps.fill('8');
+    expect(await steps.getAttribute('aria-invalid')).toBe('false');
+    await node(ids.save).getByRole('textbox', { name: 'File name prefix' }).fill('built');
+    expect(await node(ids.save).getByRole('checkbox', { name: 'Embed graph' }).isChecked()).toBe(true);
+    await page.screenshot({ path: shot('editor-built.png') });
+  });
+
+  it('runs with Ctrl+Enter: per-node state, the image on the node and in the side panel, files in the output folder', async () => {
+    await page.mouse.click(5 + (await page.locator('[data-testid=canvas]').boundingBox())!.x + 800 - 10, 880);
+    await page.keyboard.press('Control+Enter');
+    await page.locator('[data-testid=run-status][data-status=finished]').waitFor({ timeout: 60_000 });
+    for (const id of Object.values(ids)) expect(await node(id).getAttribute('data-status')).toMatch(/^(finished|cached)$/);
+    expect(await node(ids.save).locator('[data-testid=node-status]').textContent()).toBe('done');
+    const preview = node(ids.save).locator('[data-testid=node-preview]');
+    await preview.waitFor();
+    expect(await preview.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+    await page.locator(`[data-testid=node-panel-${ids.save}] [data-testid=preview-image] img`).waitFor();
+    await page.screenshot({ path: shot('editor-run.png') });
+    // Run outputs go to the server's output folder, never into the graphs folder.
+    expect(readdirSync(outputDir).filter((f) => f.endsWith('.png'))).toEqual(['built_00001.png']);
+    expect(existsSync(path.join(graphsDir, 'out'))).toBe(false);
+  });
+
+  it('saves (Ctrl+S asks for a name the first time), reloads, reopens and gets the same graph', async () => {
+    await page.keyboard.press('Control+s');
+    const dialog = page.getByRole('dialog', { name: 'Save as' });
+    await dialog.getByRole('textbox', { name: /File name/ }).fill('built');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.locator('[data-testid=notice]').textContent()).toContain('saved built.json');
+    expect(await page.locator('[data-testid=dirty]').count()).toBe(0);
+    const file = path.join(graphsDir, 'built.json');
+    const saved = JSON.parse(readFileSync(file, 'utf8'));
+    expect(saved.nodes).toHaveLength(8);
+    expect(saved.edges).toHaveLength(9);
+    expect(saved.nodes.find((n: { id: string }) => n.id === ids.sample).params).toMatchObject({ steps: 8, scheduler: 'euler' });
+    const before = await canvasSummary();
+
+    // Saving over it from a "Save as" with the same name as another file is a conflict.
+    await page.locator('header').getByRole('button', { name: 'Save as…' }).click();
+    await dialog.getByRole('textbox', { name: /File name/ }).fill('other');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => page.locator('[data-testid=graph-path]').textContent()).toBe('other.json');
+    await page.locator('header').getByRole('button', { name: 'Save as…' }).click();
+    await dialog.getByRole('textbox', { name: /File name/ }).fill('built');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => dialog.getByRole('alert').textContent()).toContain('"built.json" already exists');
+    await page.keyboard.press('Escape');
+
+    await page.reload();
+    await page.locator('[data-testid=connection][data-state=open]').waitFor();
+    await page.locator('[data-testid=graph-list] button', { hasText: 'built' }).first().click();
+    await expect.poll(() => page.locator('[data-testid=graph-path]').textContent()).toBe('built.json');
+    await expect.poll(canvasSummary).toEqual(before);
+    expect(await node(ids.sample).getByRole('spinbutton', { name: 'Steps' }).inputValue()).toBe('8');
+    expect(await node(ids.text).getByRole('textbox', { name: 'Text' }).inputValue()).toBe('a red circle to the left of a blue square');
+    // Saving the unchanged graph again writes the very same bytes.
+    const bytes = readFileSync(file, 'utf8');
+    await page.mouse.click(1000, 880);
+    await page.keyboard.press('Control+s');
+    await expect.poll(() => page.locator('[data-testid=notice]').textContent()).toContain('saved built.json');
+    expect(readFileSync(file, 'utf8')).toBe(bytes);
+  });
+
+  it('undo and redo: delete a node with its links, move one (a drag is one step)', async () => {
+    await node(ids.sample).locator('[data-testid=node-title]').click();
+    await page.keyboard.press('Delete');
+    expect(await canvasSummary()).toMatchObject({ edges: 5 });
+    expect(await node(ids.sample).count()).toBe(0);
+    await page.keyboard.press('Control+z');
+    await node(ids.sample).waitFor();
+    expect((await canvasSummary()).edges).toBe(9);
+    await page.keyboard.press('Control+y');
+    await expect.poll(() => node(ids.sample).count()).toBe(0);
+    await page.keyboard.press('Control+z');
+    await node(ids.sample).waitFor();
+
+    const title = node(ids.decode).locator('[data-testid=node-title]');
+    const start = (await title.boundingBox())!;
+    await page.mouse.move(start.x + 10, start.y + 5);
+    await page.mouse.down();
+    for (let i = 1; i <= 10; i++) await page.mouse.move(start.x + 10 + i * 8, start.y + 5 + i * 4);
+    await page.mouse.up();
+    const moved = (await title.boundingBox())!;
+    expect(moved.x - start.x).toBeGreaterThan(40);
+    await page.keyboard.press('Control+z');
+    await expect.poll(async () => Math.round((await title.boundingBox())!.x - start.x)).toBe(0);
+    await page.keyboard.press('Control+Shift+z');
+    await expect.poll(async () => Math.round((await title.boundingBox())!.x - moved.x)).toBe(0);
+    expect(await page.locator('[data-testid=dirty]').count()).toBe(1);
+  });
+
+  it('copies two nodes with their link and pastes them here and in a second tab', async () => {
+    await node(ids.text).locator('[data-testid=node-title]').click();
+    await node(ids.parse).locator('[data-testid=node-title]').click({ modifiers: ['Control'] });
+    expect(await page.locator('.react-flow__node.selected').count()).toBe(2);
+    await page.keyboard.press('Control+c');
+    await page.mouse.move(900, 820);
+    const before = await canvasSummary();
+    await page.keyboard.press('Control+v');
+    await expect.poll(() => page.locator('.react-flow__node').count()).toBe(before.nodes.length + 2);
+    expect((await canvasSummary()).edges).toBe(before.edges + 1);
+    expect(await page.locator('.react-flow__node.selected').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')))).toEqual(['text2', 'parse2']);
+    await page.keyboard.press('Control+d');
+    await expect.poll(() => page.locator('.react-flow__node').count()).toBe(before.nodes.length + 4);
+    await page.screenshot({ path: shot('editor-pasted.png') });
+
+    const { page: second, problems: secondProblems } = await openPage(context, server.url);
+    await second.locator('[data-testid=connection][data-state=open]').waitFor();
+    await expect.poll(() => second.locator('[data-testid=catalogue-count]').textContent()).toMatch(/node types$/);
+    await second.mouse.move(700, 400);
+    await second.keyboard.press('Control+v');
+    await expect.poll(() => second.locator('.react-flow__node').count()).toBe(2);
+    expect(await second.locator('.react-flow__edge').count()).toBe(1);
+    expect(secondProblems).toEqual([]);
+    await second.close();
+  });
+
+  it('opens the graph embedded in a PNG the run made, dropped on the canvas', async () => {
+    page.once('dialog', (d) => void d.accept());
+    await page.locator('header').getByRole('button', { name: 'New' }).click();
+    await expect.poll(() => page.locator('.react-flow__node').count()).toBe(0);
+    const png = readFileSync(path.join(outputDir, 'built_00001.png')).toString('base64');
+    await dropFile(page, 'built_00001.png', 'image/png', png);
+    await expect.poll(() => page.locator('[data-testid=notice]').textContent()).toContain('opened the graph embedded in built_00001.png (seed used: 7)');
+    await expect.poll(() => page.locator('.react-flow__node').count()).toBe(8);
+    expect(await page.locator('.react-flow__edge').count()).toBe(9);
+    expect(await node(ids.sample).getByRole('spinbutton', { name: 'Steps' }).inputValue()).toBe('8');
+    expect(await node(ids.noise).getByRole('spinbutton', { name: 'Seed' }).inputValue()).toBe('7');
+    await page.screenshot({ path: shot('editor-png-dropped.png') });
+
+    // A PNG without a graph says so and leaves the canvas alone.
+    const plain = readFileSync(path.join(outputDir, 'built_00001.png'));
+    const stripped = stripTextChunks(plain).toString('base64');
+    await dropFile(page, 'plain.png', 'image/png', stripped);
+    await expect.poll(() => page.locator('[data-testid=file-error]').textContent()).toContain('has no graph in it');
+    expect(await page.locator('.react-flow__node').count()).toBe(8);
+    expect(problems).toEqual([]);
+  });
+});
+
+async function dropFile(p: Page, name: string, type: string, base64: string): Promise<void> {
+  const dt = await p.evaluateHandle(
+    ({ name, type, base64 }) => {
+      const bin = atob(base64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      const t = new DataTransfer();
+      t.items.add(new File([bytes], name, { type }));
+      return t;
+    },
+    { name, type, base64 },
+  );
+  const flow = p.locator('[data-testid=flow]');
+  await flow.dispatchEvent('dragover', { dataTransfer: dt });
+  await flow.dispatchEvent('drop', { dataTransfer: dt });
+}
+
+/** The same PNG without its text chunks. */
+function stripTextChunks(png: Buffer): Buffer {
+  const parts = [png.subarray(0, 8)];
+  for (let at = 8; at < png.length; ) {
+    const len = png.readUInt32BE(at);
+    const type = png.toString('latin1', at + 4, at + 8);
+    const end = at + 12 + len;
+    if (!['tEXt', 'iTXt', 'zTXt'].includes(type)) parts.push(png.subarray(at, end));
+    at = end;
+  }
+  return Buffer.concat(parts);
+}

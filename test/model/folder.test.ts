@@ -156,6 +156,6 @@ describe('readModelFolder', () => {
   });
 
   it('names a folder that does not exist', () => {
-    expect(() => readModelFolder('/nonexistent/steer-model')).toThrow(/\/nonexistent\/steer-model: not a folder/);
+    expect(() => readModelFolder('/nonexistent/steer-model')).toThrow(/\/nonexistent\/steer-model: no such folder/);
   });
 });

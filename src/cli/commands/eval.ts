@@ -8,11 +8,12 @@ import { SUITES, type SuiteName } from '../../engine/eval/suites.ts';
 import type { ImageRGB } from '../../engine/image/image.ts';
 import { encodePng } from '../../engine/image/png.ts';
 import { SessionManager } from '../../engine/onnx/session.ts';
-import { loadPipeline } from '../../engine/pipeline/load.ts';
+import { loadPipeline, PipelineLoadError } from '../../engine/pipeline/load.ts';
 import { writeFileAtomic } from '../../engine/util/fs.ts';
 import { DEFAULT_MODEL, resolveModelPath } from '../../nodes/model-load.ts';
 import { UsageError } from '../errors.ts';
 import { interruptible, isAbort } from '../interrupt.ts';
+import { preflightModel, preflightSteps } from '../preflight.ts';
 
 interface EvalOpts {
   seeds: string;
@@ -55,7 +56,12 @@ export function register(program: Command): void {
       if (!Number.isFinite(guidance) || guidance < 1) throw new UsageError(`--cfg must be a number >= 1, got "${o.cfg}"`);
       const out = resolve(o.out);
       const sessions = new SessionManager();
-      const pipe = await loadPipeline(resolveModelPath(o.model ?? DEFAULT_MODEL, process.cwd()), sessions);
+      const modelDir = resolveModelPath(o.model ?? DEFAULT_MODEL, process.cwd());
+      const folder = preflightModel(modelDir, `--model ${o.model ?? DEFAULT_MODEL}`);
+      preflightSteps(folder, o.scheduler as 'ddim' | 'euler', steps, `--steps ${o.steps}`);
+      const pipe = await loadPipeline(modelDir, sessions).catch((err: unknown) => {
+        throw err instanceof PipelineLoadError ? new UsageError(`--model ${o.model ?? DEFAULT_MODEL}: ${err.message}`) : err;
+      });
       const attention = o.attention ? await tappedUNet(pipe, sessions) : undefined;
       const stop = interruptible({ notice: 'interrupted: stopping after the current image and writing the results so far (Ctrl+C again to quit at once)' });
       const summaries: SuiteSummary[] = [];

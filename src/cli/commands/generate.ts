@@ -4,11 +4,21 @@ import { fileURLToPath } from 'node:url';
 import { NodeRegistry } from '../../engine/graph/registry.ts';
 import { BUILTIN_NODES } from '../../nodes/registry.ts';
 import { UsageError } from '../errors.ts';
+import { flagSets, type CliSet, type FlagBinding } from '../flags.ts';
 import { loadGraphForCli } from '../graph-input.ts';
+import { preflightGraph } from '../preflight.ts';
 import { runGraphFromCli } from '../run-graph.ts';
 
 /** `steer generate` runs this graph with the options applied as --set overrides. */
 export const GENERATE_GRAPH = resolve(dirname(fileURLToPath(import.meta.url)), '../../../graphs/generate.json');
+
+/** The flags that set params of graphs/generate.json. */
+const GENERATE_FLAGS: FlagBinding[] = [
+  { flag: '--seed', node: 'noise', param: 'seed' },
+  { flag: '--steps', node: 'sample', param: 'steps' },
+  { flag: '--cfg', node: 'sample', param: 'guidance' },
+  { flag: '--scheduler', node: 'sample', param: 'scheduler' },
+];
 
 interface GenerateOpts {
   seed: string;
@@ -36,17 +46,15 @@ export function register(program: Command): void {
       if (prompt.trim() === '') throw new UsageError('the prompt is empty');
       if (!o.out.toLowerCase().endsWith('.png')) throw new UsageError(`--out ${o.out}: the output file must end in .png`);
       const out = resolve(o.out);
-      const sets = [
-        `prompt.text=${prompt}`,
-        `noise.seed=${o.seed}`,
-        `sample.steps=${o.steps}`,
-        `sample.guidance=${o.cfg}`,
-        `sample.scheduler=${o.scheduler}`,
-        `save.filename=${basename(out)}`,
-        ...(o.model ? [`model.path=${resolve(o.model)}`] : []),
+      const sets: CliSet[] = [
+        { assignment: `prompt.text=${prompt}` },
+        ...flagSets(GENERATE_FLAGS, { '--seed': o.seed, '--steps': o.steps, '--cfg': o.cfg, '--scheduler': o.scheduler }),
+        { assignment: `save.filename=${basename(out)}` },
+        ...(o.model ? [{ assignment: `model.path=${resolve(o.model)}`, flag: '--model', text: o.model }] : []),
       ];
       const registry = new NodeRegistry(BUILTIN_NODES);
       const { graph, baseDir } = await loadGraphForCli(GENERATE_GRAPH, registry, sets);
+      preflightGraph(graph, baseDir, sets);
       await runGraphFromCli({ graph, registry, baseDir, outputDir: dirname(out), json: o.json });
       if (!o.json) process.stderr.write(`wrote ${out}\n`);
     });

@@ -189,7 +189,7 @@ function checkParams(
     }
     const r = spec.schema.safeParse(node.params[name], REPORT_INPUT);
     if (!r.success) {
-      const detail = zodProblems(r.error, '').map((p) => p.message).join('; ');
+      const detail = [...new Set(zodProblems(r.error, '').map((p) => p.message))].join('; ');
       add('invalid-param', ppath, `${where}: param "${name}" (${spec.ui.label}) ${detail}`, node.id);
     } else node.params[name] = r.data;
   }

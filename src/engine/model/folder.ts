@@ -109,7 +109,8 @@ function zodText(error: z.ZodError): string {
 export function readModelFolder(dirIn: string): ModelFolder {
   const dir = resolve(dirIn);
   const problems: string[] = [];
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ModelFolderError(dir, [`${dir}: not a folder`]);
+  if (!existsSync(dir)) throw new ModelFolderError(dir, [`${dir}: no such folder`]);
+  if (!statSync(dir).isDirectory()) throw new ModelFolderError(dir, [`${dir}: is a file, not a model folder`]);
 
   const readJsonFile = (rel: string): unknown => {
     try {

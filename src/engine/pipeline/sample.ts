@@ -35,10 +35,36 @@ export interface SampleOptions {
   beforeStep?: (i: number, t: number, latent: Float32Array, modelInput: (x: Float32Array) => Float32Array) => Promise<Float32Array | void> | Float32Array | void;
 }
 
-function makeScheduler(pipe: Pipeline, name: SchedulerName) {
+function makeScheduler(schedulerConfig: Record<string, unknown>, name: SchedulerName) {
   // diffusers' from_config: the model's scheduler config, whatever class it was saved for
-  const { _class_name: _c, _diffusers_version: _v, ...config } = pipe.schedulerConfig;
+  const { _class_name: _c, _diffusers_version: _v, ...config } = schedulerConfig;
   return name === 'ddim' ? new DDIMScheduler(config) : new EulerDiscreteScheduler(config);
+}
+
+/** Whether the scheduler can run `steps` steps (DDIM: every timestep it visits is a trained one; Euler interpolates). */
+function runnable(schedulerConfig: Record<string, unknown>, name: SchedulerName, steps: number): boolean {
+  try {
+    const s = makeScheduler(schedulerConfig, name);
+    s.setTimesteps(steps);
+    const n = Number(schedulerConfig.num_train_timesteps ?? 1000);
+    return s.timesteps.length > 0 && (name === 'euler' || [...s.timesteps].every((t) => t >= 0 && t < n));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why `steps` cannot run on this scheduler config (undefined when it can): the most steps it runs
+ * follows from num_train_timesteps, timestep_spacing and steps_offset (DDIM with "leading" spacing
+ * and offset 1 runs at most 999 of 1000). Cheap, so callers check it before loading a model.
+ */
+export function stepsProblem(schedulerConfig: Record<string, unknown>, name: SchedulerName, steps: number): string | undefined {
+  if (!Number.isInteger(steps) || steps < 1) return `steps must be a positive integer, got ${steps}`;
+  if (runnable(schedulerConfig, name, steps)) return undefined;
+  let max = Math.min(steps, Number(schedulerConfig.num_train_timesteps ?? 1000));
+  while (max > 1 && !runnable(schedulerConfig, name, max)) max--;
+  const c = schedulerConfig;
+  return `the model's ${name} scheduler runs at most ${max} steps (num_train_timesteps ${String(c.num_train_timesteps)}, timestep_spacing "${String(c.timestep_spacing ?? 'leading')}", steps_offset ${String(c.steps_offset ?? 0)}), got ${steps}`;
 }
 
 /** One UNet evaluation for cond (and uncond when guiding): returns the guided noise prediction. */
@@ -74,8 +100,9 @@ export async function predictNoise(pipe: Pipeline, latentIn: Float32Array, t: nu
 }
 
 export async function sampleLatent(pipe: Pipeline, o: SampleOptions): Promise<Float32Array> {
-  if (!Number.isInteger(o.steps) || o.steps < 1) throw new Error(`steps must be a positive integer, got ${o.steps}`);
-  const scheduler = makeScheduler(pipe, o.scheduler);
+  const problem = stepsProblem(pipe.schedulerConfig, o.scheduler, o.steps);
+  if (problem) throw new Error(problem);
+  const scheduler = makeScheduler(pipe.schedulerConfig, o.scheduler);
   scheduler.setTimesteps(o.steps);
   const sigma0 = scheduler.initNoiseSigma;
   let latent: Float32Array = Float32Array.from(o.noise, (v) => v * sigma0);

@@ -1,0 +1,48 @@
+/**
+ * Checks a validated graph against what the engine can run, before any model loads: every Load
+ * Model folder is readable as a diffusers ONNX folder, and every Sampler fed by one asks for a
+ * number of steps its scheduler config can run (DDIM "leading" with steps_offset 1 runs at most
+ * 999 of 1000). Reading a folder costs a few small JSON reads, loading it seconds; a mistake is
+ * exit 2 at once, in the terms of the flag the user typed (src/cli/flags.ts).
+ */
+import { ModelFolderError, readModelFolder, type ModelFolder } from '../engine/model/folder.ts';
+import { stepsProblem, type SchedulerName } from '../engine/pipeline/sample.ts';
+import { resolveModelPath } from '../nodes/model-load.ts';
+import type { GraphFile, GraphNode } from '../shared/graph.ts';
+import { UsageError } from './errors.ts';
+import { flagFor, setLabel, type CliSet } from './flags.ts';
+
+/** "--steps 1000" when a flag set the param, else the param's JSON path and node. */
+function where(graph: GraphFile, node: GraphNode, param: string, sets: readonly CliSet[]): string {
+  const set = flagFor(sets, node.id, param);
+  return set ? setLabel(set) : `$.nodes[${graph.nodes.indexOf(node)}].params.${param}: node "${node.id}"`;
+}
+
+/** The model folder at `dir`, or a UsageError (exit 2) that starts with `label` ("--model x"). */
+export function preflightModel(dir: string, label: string): ModelFolder {
+  try {
+    return readModelFolder(dir);
+  } catch (err) {
+    if (err instanceof ModelFolderError) throw new UsageError(`${label}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** A UsageError when the model's scheduler cannot run `steps` steps. */
+export function preflightSteps(folder: ModelFolder, scheduler: SchedulerName, steps: number, label: string): void {
+  const problem = stepsProblem(folder.scheduler.config, scheduler, steps);
+  if (problem) throw new UsageError(`${label}: ${problem}`);
+}
+
+export function preflightGraph(graph: GraphFile, baseDir: string, sets: readonly CliSet[] = []): void {
+  const folders = new Map<string, ModelFolder>();
+  for (const node of graph.nodes) {
+    if (node.type === 'model.load') folders.set(node.id, preflightModel(resolveModelPath(String(node.params.path), baseDir), where(graph, node, 'path', sets)));
+  }
+  for (const node of graph.nodes) {
+    if (node.type !== 'diffusion.sample') continue;
+    const edge = graph.edges.find((e) => e.to.node === node.id && e.to.input === 'model');
+    const folder = edge ? folders.get(edge.from.node) : undefined;
+    if (folder) preflightSteps(folder, node.params.scheduler as SchedulerName, Number(node.params.steps), where(graph, node, 'steps', sets));
+  }
+}

@@ -8,6 +8,8 @@
  * central finite differences at random inputs and prints the max relative error per gradient.
  */
 import type { Command } from 'commander';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { UsageError, RunFailedError } from '../errors.ts';
 import { loadModel, saveModel, ModelFileError } from '../../engine/onnx/model.ts';
 import { differentiate, GradientError, UnsupportedOpError } from '../../engine/onnx/autodiff/index.ts';
@@ -38,6 +40,28 @@ function parseDims(items: string[] | undefined): Record<string, number> {
   return out;
 }
 
+function intFlag(flag: string, text: string, min: number): number {
+  if (!/^\s*\d+\s*$/.test(text) || Number(text) < min) throw new UsageError(`${flag} must be an integer >= ${min}, got '${text}'`);
+  return Number(text);
+}
+
+function numberFlag(flag: string, text: string): number {
+  const x = Number(text);
+  if (text.trim() === '' || !Number.isFinite(x) || x < 0) throw new UsageError(`${flag} must be a number >= 0, got '${text}'`);
+  return x;
+}
+
+/** Whether two paths name the same file (symlinks and hard links included). */
+function samePath(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    const [sa, sb] = [statSync(a), statSync(b)];
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return false;
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('grad')
@@ -63,6 +87,9 @@ export function register(program: Command): void {
       if (seeds !== 'ones' && seeds !== 'inputs') throw new UsageError(`--seeds must be 'ones' or 'inputs', got '${seeds}'`);
       if (seeds === 'inputs' && opts.check) throw new UsageError('--check needs --seeds ones (it checks the gradient of sum(of))');
       const dimSizes = parseDims(opts.dim);
+      const samples = intFlag('--samples', opts.samples ?? '5', 1);
+      const tol = numberFlag('--tol', opts.tol ?? '0.02');
+      if (samePath(input, opts.out)) throw new UsageError(`--out ${opts.out} is the input model; write the gradient model to another file`);
       let loaded;
       try {
         loaded = loadModel(input);
@@ -86,12 +113,11 @@ export function register(program: Command): void {
           wrt,
           dimSizes,
           initialValues: initializerFeeds(loaded.model, wrt, loaded.baseDir),
-          samples: Number(opts.samples ?? 5),
+          samples,
         });
         const w = Math.max(8, ...results.map((r) => r.name.length + 5));
         process.stdout.write(`${'gradient'.padEnd(w)}  max rel. error  coords\n`);
         for (const r of results) process.stdout.write(`${`${r.name}_grad`.padEnd(w)}  ${r.maxRelError.toExponential(2).padStart(14)}  ${r.checked}\n`);
-        const tol = Number(opts.tol ?? 0.02);
         const bad = results.filter((r) => !(r.maxRelError <= tol));
         if (bad.length) throw new RunFailedError(`gradient check failed for ${bad.map((r) => r.name).join(', ')} (tolerance ${tol})`);
       }

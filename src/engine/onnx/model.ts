@@ -24,8 +24,9 @@ import {
   type ModelProto,
   type TensorProto,
 } from 'onnx-buf';
-import { openSync, readSync, closeSync, readFileSync, writeFileSync, statSync, mkdirSync, existsSync, linkSync, copyFileSync } from 'node:fs';
+import { openSync, readSync, closeSync, readFileSync, statSync, mkdirSync, existsSync, linkSync, copyFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { writeFileAtomicSync } from '../util/fs.ts';
 
 export type { ModelProto, GraphProto, NodeProto, TensorProto, ValueInfoProto, AttributeProto } from 'onnx-buf';
 
@@ -138,7 +139,7 @@ export function saveModel(model: ModelProto, path: string, opts: SaveOptions = {
     if (!opts.baseDir) throw new ModelFileError(abs, 'model has external data but no baseDir was given to resolve it');
     toWrite = opts.externalData === 'inline' ? inlineExternalData(model, opts.baseDir) : relocateExternalData(model, opts.baseDir, outDir, { linkOutside: true });
   }
-  writeFileSync(abs, serializeModel(toWrite));
+  writeFileAtomicSync(abs, serializeModel(toWrite));
 }
 
 export interface ExternalInfo {
@@ -247,7 +248,7 @@ export function externalizeInitializers(model: ModelProto, dir: string, fileName
     total.set(c, o);
     o += c.length;
   }
-  writeFileSync(resolve(dir, fileName), total);
+  writeFileAtomicSync(resolve(dir, fileName), total);
   return copy;
 }
 

@@ -5,6 +5,7 @@
  * failed rename.
  */
 import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -52,7 +53,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   const ops = opts.fileOps ?? nodeFileOps;
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const tmp = tempPathFor(path);
   try {
     await ops.writeFileSynced(tmp, data);
     await ops.rename(tmp, path);
@@ -61,4 +62,30 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     throw err;
   }
   await ops.syncDir(dir);
+}
+
+/** The hidden temporary file a write of `path` goes through: `.NAME.PID.RANDOM.tmp` beside it. */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** writeFileAtomic for synchronous callers (ONNX model saves): same temporary file, fsync, rename. */
+export function writeFileAtomicSync(path: string, data: string | Uint8Array): void {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true });
+  const tmp = tempPathFor(path);
+  try {
+    const fd = openSync(tmp, 'w');
+    try {
+      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+      for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   grad: () => import('./commands/grad.ts'),
   train: () => import('./commands/train.ts'),
   dataset: () => import('./commands/dataset.ts'),
+  classify: () => import('./commands/classify.ts'),
 };
 
 export async function main(argv: string[]): Promise<number> {

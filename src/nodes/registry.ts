@@ -17,6 +17,14 @@ import promptSave from './prompt-save.ts';
 import text from './text.ts';
 import worldDetect from './world-detect.ts';
 import worldSample from './world-sample.ts';
+import imageLoad from './image-load.ts';
+import latentEncode from './latent-encode.ts';
+import latentInvert from './latent-invert.ts';
+import attentionExtract from './attention-extract.ts';
+import classifierLoad from './classifier-load.ts';
+import relationClassify from './relation-classify.ts';
+import datasetRelations from './dataset-relations.ts';
+import trainClassifier from './train-classifier.ts';
 
 export const BUILTIN_NODES: readonly AnyNodeDefinition[] = [
   text,
@@ -32,4 +40,12 @@ export const BUILTIN_NODES: readonly AnyNodeDefinition[] = [
   worldSample,
   worldDetect,
   evalCheckRelations,
+  imageLoad,
+  latentEncode,
+  latentInvert,
+  attentionExtract,
+  classifierLoad,
+  relationClassify,
+  datasetRelations,
+  trainClassifier,
 ];

@@ -7,6 +7,9 @@ import type { ImageRGB } from '../engine/image/image.ts';
 import type { Conditioning } from '../engine/pipeline/encode.ts';
 import type { Pipeline } from '../engine/pipeline/load.ts';
 import type { Detection } from '../engine/world/detect.ts';
+import type { MapSpec } from '../engine/steer/attention.ts';
+import type { LoadedClassifier } from '../engine/steer/classifier.ts';
+import type { RelationVerdict } from '../engine/steer/classify.ts';
 import type { ParsedPrompt } from '../shared/prompt.ts';
 import type { SocketType } from '../shared/sockets.ts';
 
@@ -25,7 +28,28 @@ export interface LatentValue {
   prompt?: string;
 }
 
-export type MetricsValue = { kind: 'relations'; report: RelationReport };
+export type MetricsValue = { kind: 'relations'; report: RelationReport } | { kind: 'classified'; relations: RelationVerdict[]; psnr: number };
+
+/** Attention stacks recorded along a denoising run (src/engine/steer/attention.ts). */
+export interface AttentionValue {
+  spec: MapSpec;
+  /** One name per object, in the order of the stacks' first axis. */
+  objects: string[];
+  /** Recorded denoising step indices, of `totalSteps`. */
+  steps: number[];
+  totalSteps: number;
+  /** Per recorded step: [objects, C, S, S]. */
+  stacks: Float32Array[];
+  /** The image the maps describe (input or reconstruction), for overlays. */
+  image?: ImageRGB;
+  psnr?: number;
+}
+
+/** A relations dataset on disk. */
+export interface DatasetValue {
+  dir: string;
+  samples: number;
+}
 
 export interface SocketValues {
   PROMPT: ParsedPrompt;
@@ -33,12 +57,12 @@ export interface SocketValues {
   CONDITIONING: Conditioning;
   LATENT: LatentValue;
   IMAGE: ImageValue;
-  ATTENTION: unknown;
-  CLASSIFIER: unknown;
+  ATTENTION: AttentionValue;
+  CLASSIFIER: LoadedClassifier;
   LOSS: unknown;
   DETECTIONS: Detection[];
   METRICS: MetricsValue;
-  DATASET: unknown;
+  DATASET: DatasetValue;
   INT: number;
   FLOAT: number;
   STRING: string;
@@ -60,5 +84,11 @@ export const SOCKET_SUMMARIES: { [S in SocketType]?: (value: SocketValues[S]) =>
   IMAGE: (im) => `${im.width}x${im.height} RGB${im.meta?.seed !== undefined ? ` (seed ${im.meta.seed})` : ''}`,
   LATENT: (l) => `latent ${l.shape.join('x')}${l.seed !== undefined ? ` (seed ${l.seed})` : ''}`,
   DETECTIONS: (d) => (d.length === 0 ? 'nothing detected' : d.map((x) => `${x.color} ${x.shape}`).join(', ')),
-  METRICS: (m) => `${m.report.passed}/${m.report.judged} relations hold${m.report.checks.length > m.report.judged ? `, ${m.report.checks.length - m.report.judged} not judged` : ''}`,
+  METRICS: (m) =>
+    m.kind === 'relations'
+      ? `${m.report.passed}/${m.report.judged} relations hold${m.report.checks.length > m.report.judged ? `, ${m.report.checks.length - m.report.judged} not judged` : ''}`
+      : m.relations.map((r) => `${r.subject} ${r.predicted} ${r.object} (stated ${r.stated})`).join('; '),
+  ATTENTION: (a) => `${a.objects.length} objects x ${a.spec.channels.length} maps ${a.spec.size}x${a.spec.size} at steps ${a.steps.join(',')}`,
+  CLASSIFIER: (c) => `${c.info.name}: ${c.info.classes.join('/')} from ${c.info.spec.channels.length} maps`,
+  DATASET: (d) => `${d.samples} samples in ${d.dir}`,
 };

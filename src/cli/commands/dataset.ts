@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { SessionManager } from '../../engine/onnx/session.ts';
 import { loadPipeline } from '../../engine/pipeline/load.ts';
+import { AttentionSpecError, parseStepList } from '../../engine/steer/attention.ts';
 import { buildRelationDataset, DatasetError, DEFAULT_RECIPE, type DatasetRecipe, type DatasetSource } from '../../engine/steer/relation-dataset.ts';
 import { UsageError } from '../errors.ts';
 import { interruptible, isAbort } from '../interrupt.ts';
@@ -31,16 +32,13 @@ interface DatasetOpts {
   progress?: boolean;
 }
 
-export function parseRecord(v: string, steps: number): number[] {
-  const parts = v.split(',').map((s) => s.trim());
-  const out = parts.map((p) => {
-    if (!/^\d+$/.test(p)) throw new UsageError(`--record must be comma-separated step indices, got '${v}'`);
-    const n = Number(p);
-    if (n >= steps) throw new UsageError(`--record step ${n} is outside 0..${steps - 1} (--steps ${steps})`);
-    return n;
-  });
-  if (new Set(out).size !== out.length) throw new UsageError(`--record lists a step twice: '${v}'`);
-  return out.sort((a, b) => a - b);
+function parseRecord(v: string, steps: number): number[] {
+  try {
+    return parseStepList(v, steps, '--record');
+  } catch (err) {
+    if (err instanceof AttentionSpecError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 export function register(program: Command): void {

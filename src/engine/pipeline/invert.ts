@@ -151,24 +151,29 @@ export interface RedenoiseResult {
   maps: Float32Array[][];
 }
 
-/** Deterministic DDIM (guidance 1.0) from z_T under each item's conditioning, recording attention stacks. */
-export async function redenoise(pipe: Pipeline, unet: AttentionUNet, zT: readonly Float32Array[], conds: readonly Embedding[], o: RedenoiseOptions): Promise<RedenoiseResult> {
+/**
+ * Deterministic DDIM (guidance 1.0) from z_T under each item's conditioning, recording attention
+ * stacks at `record` steps (`unet` null: the plain UNet, nothing recorded).
+ */
+export async function redenoise(pipe: Pipeline, unet: AttentionUNet | null, zT: readonly Float32Array[], conds: readonly Embedding[], o: RedenoiseOptions): Promise<RedenoiseResult> {
   const B = zT.length;
   if (conds.length !== B || o.groups.length !== B) throw new InversionError(`${B} latents, ${conds.length} embeddings and ${o.groups.length} token-group sets: they must match`);
   const scheduler = ddimFor(pipe, o.steps);
   for (const r of o.record) if (!Number.isInteger(r) || r < 0 || r >= o.steps) throw new InversionError(`recorded step ${r} is outside 0..${o.steps - 1}`);
+  if (!unet && o.record.length > 0) throw new InversionError('recording attention needs the UNet with attention taps');
   const ehs = stack(conds.map((c) => c.data));
   let z = stack(zT);
   const maps: Float32Array[][] = o.record.map(() => []);
   const ts = scheduler.timesteps;
-  const tapNames = unet.taps.map((t) => t.output);
-  const outName = unet.session.outputNames.includes('out_sample') ? 'out_sample' : unet.session.outputNames[0]!;
+  const session = unet?.session ?? pipe.unet;
+  const tapNames = unet?.taps.map((t) => t.output) ?? [];
+  const outName = session.outputNames.includes('out_sample') ? 'out_sample' : session.outputNames[0]!;
   for (let i = 0; i < ts.length; i++) {
     o.signal?.throwIfAborted();
     const t = ts[i]!;
     const want = o.record.indexOf(i);
-    const out = await unetBatch(pipe, unet.session, z, B, t, ehs, want >= 0 ? [outName, ...tapNames] : [outName]);
-    if (want >= 0) {
+    const out = await unetBatch(pipe, session, z, B, t, ehs, want >= 0 ? [outName, ...tapNames] : [outName]);
+    if (want >= 0 && unet) {
       const stacks = stacksFromTaps(unet.spec, unet.taps, out, o.groups);
       o.record.forEach((r, k) => {
         if (r === i) maps[k] = stacks;

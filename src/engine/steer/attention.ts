@@ -256,3 +256,37 @@ export async function attentionUNet(pipe: { folder: { unet: { model: string } };
   const { model: tapped, taps, spec } = await tapUNetModel(model, { file, latentShape: pipe.latentShape }, sel, size);
   return { session: await sessions.get(tapped), taps, spec, file };
 }
+
+/** Parses "5,10,15" into sorted distinct step indices below `steps`; errors say what is wrong. */
+export function parseStepList(text: string, steps: number, what = 'recorded steps'): number[] {
+  const parts = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (parts.length === 0) throw new AttentionSpecError(`${what}: give at least one step index, e.g. '5,10,15'`);
+  const out = parts.map((p) => {
+    if (!/^\d+$/.test(p)) throw new AttentionSpecError(`${what}: '${p}' is not a step index (comma-separated integers, e.g. '5,10,15')`);
+    const n = Number(p);
+    if (n >= steps) throw new AttentionSpecError(`${what}: step ${n} is outside 0..${steps - 1} (${steps} steps)`);
+    return n;
+  });
+  if (new Set(out).size !== out.length) throw new AttentionSpecError(`${what}: '${text}' lists a step twice`);
+  return out.sort((a, b) => a - b);
+}
+
+/** Parses a selection from node/CLI text fields: resolutions "8,16" (empty = all), heads "0,2" (empty = all). */
+export function parseSelection(o: { resolutions?: string; include?: string; exclude?: string; heads?: string }): AttentionSelection {
+  const list = (s: string | undefined, what: string) => {
+    if (!s || s.trim() === '' || s.trim() === 'all') return undefined;
+    return s.split(',').map((x) => {
+      const t = x.trim();
+      if (!/^\d+(x\d+)?$/.test(t)) throw new AttentionSpecError(`${what}: '${t}' is not a number${what === 'resolutions' ? " or 'HxW'" : ''}`);
+      return t;
+    });
+  };
+  const res = list(o.resolutions, 'resolutions');
+  const heads = list(o.heads, 'heads');
+  return {
+    ...(res ? { resolutions: res.map((r) => (r.includes('x') ? r : Number(r))) } : {}),
+    ...(o.include ? { include: o.include } : {}),
+    ...(o.exclude ? { exclude: o.exclude } : {}),
+    ...(heads ? { heads: heads.map(Number) } : {}),
+  };
+}

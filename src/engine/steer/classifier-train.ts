@@ -239,7 +239,13 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainC
   if (latest) {
     const ck = await loadCheckpoint(latest);
     const meta = ck.metadata ?? {};
-    if (JSON.stringify(meta.recipe) !== JSON.stringify(recipe)) throw new ClassifierTrainError(`${latest} was trained with another recipe; an exact resume needs the same settings`);
+    // The epoch budget and patience may change on resume; everything else must match.
+    const fixed = (r: unknown) => JSON.stringify({ ...(r as ClassifierRecipe), maxEpochs: 0, earlyStopPatience: 0 });
+    if (fixed(meta.recipe) !== fixed(recipe)) {
+      const was = meta.recipe as unknown as Record<string, unknown>;
+      const diff = Object.keys(recipe).filter((k) => k !== 'maxEpochs' && k !== 'earlyStopPatience' && JSON.stringify(was?.[k]) !== JSON.stringify(recipe[k as keyof ClassifierRecipe]));
+      throw new ClassifierTrainError(`${latest} was trained with other settings (${diff.join(', ')} differ); an exact resume needs the same ones`);
+    }
     if (meta.dataset_spec !== ds.manifest.specHash || meta.dataset_samples !== ds.meta.length) throw new ClassifierTrainError(`${latest} was trained on another dataset (${String(meta.dataset_samples)} samples, spec ${String(meta.dataset_spec)}); this one has ${ds.meta.length} samples, spec ${ds.manifest.specHash}`);
     weights = new Map();
     best = new Map();

@@ -10,6 +10,7 @@ import { encodePng } from '../../engine/image/png.ts';
 import { SessionManager } from '../../engine/onnx/session.ts';
 import { loadPipeline, PipelineLoadError } from '../../engine/pipeline/load.ts';
 import { writeFileAtomic } from '../../engine/util/fs.ts';
+import { FolderLockedError, lockFolder } from '../../engine/util/lock.ts';
 import { DEFAULT_MODEL, resolveModelPath } from '../../nodes/model-load.ts';
 import { UsageError } from '../errors.ts';
 import { interruptible, isAbort } from '../interrupt.ts';
@@ -63,6 +64,11 @@ export function register(program: Command): void {
         throw err instanceof PipelineLoadError ? new UsageError(`--model ${o.model ?? DEFAULT_MODEL}: ${err.message}`) : err;
       });
       const attention = o.attention ? await tappedUNet(pipe, sessions) : undefined;
+      try {
+        lockFolder(out, `steer eval ${suiteArg}`); // released at exit
+      } catch (err) {
+        throw err instanceof FolderLockedError ? new UsageError(err.message) : err;
+      }
       const stop = interruptible({ notice: 'interrupted: stopping after the current image and writing the results so far (Ctrl+C again to quit at once)' });
       const summaries: SuiteSummary[] = [];
       const records: EvalRecord[] = [];

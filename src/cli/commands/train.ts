@@ -14,6 +14,7 @@ import { NetConfigError } from '../../engine/nets/config.ts';
 import { CheckpointError } from '../../engine/train/checkpoint.ts';
 import { NonFiniteLossError } from '../../engine/train/guard.ts';
 import {
+  assertResumable,
   DEFAULT_RECIPE,
   exportShapeWorld,
   latestCheckpoint,
@@ -23,6 +24,8 @@ import {
   type StepProgress,
   type TrainStageOptions,
 } from '../../engine/train/shape-world/index.ts';
+import { resolve } from 'node:path';
+import { FolderLockedError, lockFolder, type FolderLock } from '../../engine/util/lock.ts';
 import { InterruptedError, RunFailedError, UsageError } from '../errors.ts';
 import { interruptible } from '../interrupt.ts';
 import { registerClassifier } from './train-classifier.ts';
@@ -106,7 +109,7 @@ function makeReporter(useBar: boolean, every: number): { onProgress: (p: StepPro
 
 function mapError(err: unknown): never {
   if (err instanceof InterruptedError) throw err;
-  if (err instanceof TrainSetupError || err instanceof NetConfigError || err instanceof CheckpointError) throw new UsageError(err.message);
+  if (err instanceof TrainSetupError || err instanceof NetConfigError || err instanceof CheckpointError || err instanceof FolderLockedError) throw new UsageError(err.message);
   if (err instanceof NonFiniteLossError) throw new RunFailedError(err.message);
   throw err;
 }
@@ -155,7 +158,10 @@ export function register(program: Command): void {
       const logEvery = intOpt('log-every', o.logEvery, 1) ?? 10;
       const log = (s: string) => process.stderr.write(`${s}\n`);
 
+      let lock: FolderLock | undefined;
       try {
+        if (o.resume) assertResumable(resolve(out));
+        lock = lockFolder(resolve(out), 'steer train shape-world');
         if (o.export && !stage && !o.resume && steps === undefined) {
           await exportShapeWorld(out, { log });
           return;
@@ -213,6 +219,8 @@ export function register(program: Command): void {
         }
       } catch (err) {
         mapError(err);
+      } finally {
+        lock?.release();
       }
     });
 }

@@ -232,6 +232,27 @@ export class CheckpointManager {
     return all.length > 0 ? all[all.length - 1]!.path : null;
   }
 
+  /**
+   * The newest checkpoint that reads back whole. A newer one that does not (truncated by a crash
+   * or a full disk) is renamed to `<name>.corrupt`, so it is neither resumed from nor counted, and
+   * reported in `skipped`; the previous checkpoint is used instead. Null when none is readable.
+   */
+  async latestReadable(): Promise<{ path: string; checkpoint: Checkpoint; skipped: { path: string; reason: string }[] } | null> {
+    const skipped: { path: string; reason: string }[] = [];
+    const all = await this.list();
+    for (let i = all.length - 1; i >= 0; i--) {
+      const { path } = all[i]!;
+      try {
+        return { path, checkpoint: await loadCheckpoint(path), skipped };
+      } catch (err) {
+        if (!(err instanceof CheckpointError)) throw err;
+        skipped.push({ path, reason: err.message });
+        await this.fileOps.rename(path, `${path}.corrupt`).catch(() => undefined);
+      }
+    }
+    return null;
+  }
+
   /** Save `ckpt` as the checkpoint for `ckpt.step`, then prune old ones. Returns its path. */
   async save(ckpt: Checkpoint): Promise<string> {
     await mkdir(this.dir, { recursive: true });

@@ -17,16 +17,16 @@
  *   unet/checkpoint-<step>.safetensors, unet/losses.csv
  *   model/                         exported diffusers ONNX folder (EMA weights) + tokenizer/
  */
-import { existsSync, readFileSync, writeFileSync, appendFileSync, mkdirSync, cpSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, appendFileSync, mkdirSync, cpSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DDIMScheduler } from '../../diffusion/ddim.ts';
 import { loadTokenizer, type PromptTokenizer } from '../../model/tokenizer.ts';
 import { buildShapeWorld, shapeWorldConfigs, writeModelFolder, type ShapeWorldConfigs, type ShapeWorldConfigsInput, type ShapeWorldModels } from '../../nets/index.ts';
 import type { ModelProto } from '../../onnx/model.ts';
 import { createSession, SessionManager, type Session, type SessionOptions } from '../../onnx/session.ts';
-import { writeFileAtomic } from '../../util/fs.ts';
-import { CheckpointManager, loadCheckpoint, type Checkpoint } from '../checkpoint.ts';
+import { writeFileAtomic, writeFileAtomicSync } from '../../util/fs.ts';
+import { CheckpointManager, type Checkpoint } from '../checkpoint.ts';
 import { clipGradNorm } from '../clip.ts';
 import { EMA } from '../ema.ts';
 import { runTraining } from '../loop.ts';
@@ -206,7 +206,7 @@ export function openRun(out: string, opts: { seed?: number; configs?: ShapeWorld
   }
   const info: RunInfo = { seed: opts.seed ?? 0, configs: shapeWorldConfigs(opts.configs ?? {}) };
   mkdirSync(out, { recursive: true });
-  writeFileSync(file, `${JSON.stringify({ format: RUN_FORMAT, version: 1, seed: info.seed, configs: info.configs }, null, 2)}\n`);
+  writeFileAtomicSync(file, `${JSON.stringify({ format: RUN_FORMAT, version: 1, seed: info.seed, configs: info.configs }, null, 2)}\n`);
   return info;
 }
 
@@ -216,8 +216,7 @@ function checkpointManager(out: string, stage: StageKind, keep = 2): CheckpointM
 
 /** Newest checkpoint of a stage, or null. */
 export async function latestCheckpoint(out: string, stage: StageKind): Promise<Checkpoint | null> {
-  const path = await checkpointManager(out, stage).latest();
-  return path ? loadCheckpoint(path) : null;
+  return (await checkpointManager(out, stage).latestReadable())?.checkpoint ?? null;
 }
 
 function sessionOptions(threads?: number): SessionOptions {
@@ -379,7 +378,7 @@ function truncateCsv(file: string, header: string, before: number): void {
       .slice(1)
       .filter((l) => l.trim() !== '' && Number(l.split(',')[0]) < before);
   }
-  writeFileSync(file, `${[header, ...rows].join('\n')}\n`);
+  writeFileAtomicSync(file, `${[header, ...rows].join('\n')}\n`);
 }
 
 function hyperOf(ckpt: Checkpoint | null): Partial<StageRecipe> & { klWeight?: number; cfgDropout?: number; timestepSampling?: TimestepSampling } {
@@ -436,17 +435,26 @@ function noDecay(shapes: Map<string, number[]>): (name: string) => boolean {
   return (name) => name.endsWith('.bias') || (shapes.get(name)?.length ?? 1) <= 1;
 }
 
+/** A run folder to --resume: it exists and holds run.json (a mistyped folder is not a fresh run). */
+export function assertResumable(out: string): void {
+  if (existsSync(join(out, 'run.json'))) return;
+  throw new TrainSetupError(`--resume: ${out} ${existsSync(out) ? 'has no run.json, so it is not a training run' : 'does not exist'}; check the --out folder (without --resume a new run starts there)`);
+}
+
 /** Trains one stage (see the module comment). */
 export async function trainStage(opts: TrainStageOptions): Promise<TrainStageResult> {
   const out = resolve(opts.out);
   const stage = opts.stage;
   const log = opts.log ?? (() => undefined);
+  if (opts.resume) assertResumable(out);
   const run = openRun(out, { seed: opts.seed, configs: opts.configs });
   const { seed, configs } = run;
   const mgr = checkpointManager(out, stage, opts.keepCheckpoints ?? 2);
-  const latestPath = await mgr.latest();
-  if (latestPath && !opts.resume) throw new TrainSetupError(`${join(out, stage)} already has checkpoints (${latestPath}); pass --resume to continue, or use another --out folder`);
-  const ckpt = latestPath ? await loadCheckpoint(latestPath) : null;
+  if (!opts.resume && (await mgr.latest())) throw new TrainSetupError(`${join(out, stage)} already has checkpoints (${await mgr.latest()}); pass --resume to continue, or use another --out folder`);
+  const readable = await mgr.latestReadable();
+  for (const bad of readable?.skipped ?? []) log(`warning: ${bad.reason}; renamed it to ${basename(bad.path)}.corrupt and resumed from the previous checkpoint`);
+  const latestPath = readable?.path ?? null;
+  const ckpt = readable?.checkpoint ?? null;
   if (ckpt?.metadata?.stage !== undefined && ckpt.metadata.stage !== stage) throw new TrainSetupError(`${latestPath} is a ${String(ckpt.metadata.stage)} checkpoint`);
 
   // Hyper-parameters: explicit options > the checkpoint's > the default recipe.

@@ -116,10 +116,10 @@ describe('the editor in Chromium', () => {
 
     ids.text = await addBySearch('text', col(0), row(0), 'Text');
     ids.parse = await addBySearch('prompt parse', col(1), row(0), 'Prompt Parse');
-    ids.encode = await addBySearch('encode', col(2), row(0), 'Encode Prompt');
+    ids.encode = await addBySearch('encode prompt', col(2), row(0), 'Encode Prompt');
     ids.sample = await addBySearch('sampler', col(3), row(0), 'Sampler');
     ids.model = await addBySearch('load model', col(0), row(1) - 150, 'Load Model');
-    ids.noise = await addBySearch('noise', col(1), row(1) - 150, 'Noise Latent');
+    ids.noise = await addBySearch('noise latent', col(1), row(1) - 150, 'Noise Latent');
     ids.decode = await addBySearch('decode', col(2), row(1) - 40, 'Decode');
     expect(Object.values(ids)).toEqual(['text1', 'parse1', 'encode1', 'sample1', 'load1', 'noise1', 'decode1']);
     expect(await page.locator('[data-testid=dirty]').count()).toBe(1);

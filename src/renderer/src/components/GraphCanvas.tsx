@@ -31,13 +31,12 @@ import { useStudio, useStudioStore } from '../studio-context.tsx';
 import { StudioNode } from './StudioNode.tsx';
 
 const nodeTypes: NodeTypes = { studio: StudioNode };
+type Size = { width: number; height: number };
 const FIT_OPTIONS = { padding: 0.15 } as const;
 const PRO_OPTIONS = { hideAttribution: true } as const;
 const MINIMAP_STYLE = { background: '#0a0a0a' } as const;
 /** MIME type of a node type dragged from the library. */
 export const NODE_TYPE_MIME = 'application/x-steer-node-type';
-
-type Size = { width: number; height: number };
 
 function minimapColor(n: StudioFlowNode): string {
   return n.data.info ? '#a3a3a3' : '#ef4444';
@@ -74,7 +73,7 @@ function ConnectionHint() {
 }
 
 /** Fits the view once the document just opened is on the canvas and measured (not the previous one's nodes). */
-function FitOnOpen({ openCount, nodeIds }: { openCount: number; nodeIds: string[] }) {
+function FitOnOpen({ openCount, nodeIds, onFitted }: { openCount: number; nodeIds: string[]; onFitted(openCount: number): void }) {
   const { fitView } = useReactFlow();
   const initialized = useNodesInitialized();
   const flowIds = useFlowStore((s) => s.nodes);
@@ -84,17 +83,28 @@ function FitOnOpen({ openCount, nodeIds }: { openCount: number; nodeIds: string[
     // An empty document has nothing to fit; the nodes added to it later must not zoom the view.
     if (nodeIds.length === 0) {
       fitted.current = openCount;
+      onFitted(openCount);
       return;
     }
     if (!initialized) return;
     if (flowIds.length !== nodeIds.length || flowIds.some((n, i) => n.id !== nodeIds[i])) return;
     fitted.current = openCount;
-    void fitView(FIT_OPTIONS);
-  }, [openCount, initialized, flowIds, nodeIds, fitView]);
+    void fitView(FIT_OPTIONS).then(() => onFitted(openCount));
+  }, [openCount, initialized, flowIds, nodeIds, fitView, onFitted]);
   return null;
 }
 
 const selectView = (s: StudioState) => s.doc;
+/** Below this zoom, widgets are not painted (they are too small to use): panning 500 nodes stays fast. */
+export const DETAIL_ZOOM = 0.45;
+const selectFar = (s: { transform: [number, number, number] }) => s.transform[2] < DETAIL_ZOOM;
+
+/** Marks the canvas "far" when zoomed out; flips only when the zoom crosses DETAIL_ZOOM. */
+function DetailLevel({ onChange }: { onChange(far: boolean): void }) {
+  const far = useFlowStore(selectFar);
+  useEffect(() => onChange(far), [far, onChange]);
+  return null;
+}
 
 export function GraphCanvas() {
   const doc = useStudio(selectView);
@@ -106,11 +116,14 @@ export function GraphCanvas() {
   const store = useStudioStore();
   const { screenToFlowPosition } = useReactFlow();
   const cache = useRef(new FlowCache());
+  // What React Flow measured, given back on the nodes (it re-measures a node object that lacks it).
   const [measured, setMeasured] = useState<Record<string, Size>>({});
   const dragSerial = useRef(0);
   const [refusal, setRefusal] = useState<{ text: string; x: number; y: number } | null>(null);
-
+  // Which opened document the view was last fitted to (data-fitted: tests and bench:editor wait on it).
+  const [fittedCount, setFittedCount] = useState(-1);
   useEffect(() => setMeasured({}), [openCount]);
+  const [far, setFar] = useState(false);
 
   const selectedNodes = useMemo(() => new Set(selectedNodeIds), [selectedNodeIds]);
   const selectedEdges = useMemo(() => new Set(selectedEdgeIds), [selectedEdgeIds]);
@@ -247,7 +260,7 @@ export function GraphCanvas() {
 
   if (!doc) return null;
   return (
-    <div className="absolute inset-0" onDoubleClick={onDoubleClick} onDragOver={onDragOver} onDrop={onDrop} data-testid="flow">
+    <div className={`absolute inset-0 ${far ? 'studio-far' : ''}`} onDoubleClick={onDoubleClick} onDragOver={onDragOver} onDrop={onDrop} data-testid="flow" data-fitted={fittedCount === openCount ? 'true' : 'false'}>
       <ReactFlow<StudioFlowNode, StudioFlowEdge>
         nodes={nodes}
         edges={edges}
@@ -269,7 +282,8 @@ export function GraphCanvas() {
         <Controls showInteractive={false} />
         <MiniMap<StudioFlowNode> pannable zoomable nodeColor={minimapColor} style={MINIMAP_STYLE} />
         <ConnectionHint />
-        <FitOnOpen openCount={openCount} nodeIds={nodeIds} />
+        <DetailLevel onChange={setFar} />
+        <FitOnOpen openCount={openCount} nodeIds={nodeIds} onFitted={setFittedCount} />
       </ReactFlow>
       {refusal && (
         <div role="alert" data-testid="link-refused" className="pointer-events-none fixed z-50 max-w-xs rounded bg-red-900 px-2 py-1 text-xs text-red-100 shadow-lg" style={{ left: refusal.x + 16, top: refusal.y + 16 }}>

@@ -124,7 +124,7 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
         </div>
       </div>
       {(info ? Object.keys(info.params).length > 0 : extraParams.length > 0) && (
-        <div className="nodrag nowheel border-t border-neutral-800 py-1">
+        <div className="studio-params nodrag nowheel border-t border-neutral-800 py-1">
           {info &&
             Object.entries(info.params).map(([key, ui]) => (
               <ParamField key={key} nodeId={id} paramKey={key} ui={ui} value={node.params[key] ?? ui.default} onChange={setParam} />
@@ -151,4 +151,23 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
   );
 }
 
-export const StudioNode = memo(StudioNodeView);
+/**
+ * Re-render only for what the node draws: not for its position (every frame of a drag) or the
+ * size React Flow measured (all nodes, once, after a graph opens).
+ */
+function sameNode(a: NodeProps<StudioFlowNode>, b: NodeProps<StudioFlowNode>): boolean {
+  const x = a.data;
+  const y = b.data;
+  return (
+    a.id === b.id &&
+    a.selected === b.selected &&
+    x.info === y.info &&
+    x.extraIn === y.extraIn &&
+    x.extraOut === y.extraOut &&
+    x.node.params === y.node.params &&
+    x.node.title === y.node.title &&
+    x.node.type === y.node.type
+  );
+}
+
+export const StudioNode = memo(StudioNodeView, sameNode);

@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   train: () => import('./commands/train.ts'),
   dataset: () => import('./commands/dataset.ts'),
   classify: () => import('./commands/classify.ts'),
+  report: () => import('./commands/report.ts'),
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -16,6 +16,7 @@ import { ClassifierError, loadClassifier, readClassifierInfo, sha256File } from 
 import { trainClassifier } from '../../src/engine/steer/classifier-train.ts';
 import { buildRelationDataset, DEFAULT_RECIPE, loadRelationDataset, readManifest, type DatasetRecipe } from '../../src/engine/steer/relation-dataset.ts';
 import { renderScene } from '../../src/engine/world/render.ts';
+import type { ClassifierReport } from '../../src/engine/steer/classifier-report.ts';
 
 const run = promisify(execFile);
 const recipe: DatasetRecipe = { ...DEFAULT_RECIPE, count: 8, source: 'rendered', seed: 5, steps: 10, record: [4, 9], batch: 4, shardImages: 4, fractions: { val: 0.25, test: 0.125, unseen: 0.125 } };
@@ -116,5 +117,24 @@ describe('relation classifier', () => {
     const noAlign = await fail([img, '--prompt', 'a zebra above a giraffe', '--classifier', clf]);
     expect(noAlign.code).toBe(2);
     expect(noAlign.stderr).toMatch(/cannot align "zebra"/);
+  }, 120_000);
+
+  it('the report compares a dual-inversion and a positive-only classifier on held-out and wrong-prompt maps', async () => {
+    const small = { maxEpochs: 1, batch: 8, positiveOnly: true, model: { d: 16, layers: 1, heads: 2, ff: 16, poolHeads: 2, headFf: 16, headBucketDim: 4, dropout: 0.3 } };
+    const single = join(root, 'clf-single');
+    const res = await trainClassifier({ data, out: single, recipe: small });
+    // positive-only training never sees a wrong-relation prompt from train/val
+    expect(res.info.training.trainSamples).toBe(loadRelationDataset(data).meta.filter((m) => m.split === 'train' && m.kind === 'pos').length);
+    const out = join(root, 'report');
+    await run('node', ['bin/steer.mjs', 'report', 'classifiers', '--data', data, '--classifier', `dual=${clf}`, `single=${single}`, '--out', out]);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ClassifierReport;
+    expect(report.classifiers.map((c) => [c.name, c.positiveOnly])).toEqual([['dual', false], ['single', true]]);
+    for (const c of report.classifiers) {
+      expect(c.metrics['test-wrong-prompt']!.count).toBeGreaterThan(0);
+      expect(c.metrics.test!.confusion.flat().reduce((a, b) => a + b, 0)).toBe(c.metrics.test!.count);
+    }
+    expect(report.dataset.secondsPerSample).toBeGreaterThan(0);
+    expect(readFileSync(join(out, 'accuracy.svg'), 'utf8')).toMatch(/^<svg/);
+    expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(/\| single \| positive prompts only \|/);
   }, 120_000);
 });

@@ -7,6 +7,7 @@
  */
 import { ModelFolderError, readModelFolder, type ModelFolder } from '../engine/model/folder.ts';
 import { stepsProblem, type SchedulerName } from '../engine/pipeline/sample.ts';
+import { outputFolderProblem } from '../engine/util/fs.ts';
 import { resolveModelPath } from '../nodes/model-load.ts';
 import type { GraphFile, GraphNode } from '../shared/graph.ts';
 import { UsageError } from './errors.ts';
@@ -16,6 +17,12 @@ import { flagFor, setLabel, type CliSet } from './flags.ts';
 function where(graph: GraphFile, node: GraphNode, param: string, sets: readonly CliSet[]): string {
   const set = flagFor(sets, node.id, param);
   return set ? setLabel(set) : `$.nodes[${graph.nodes.indexOf(node)}].params.${param}: node "${node.id}"`;
+}
+
+/** A UsageError when `dir` cannot be an output folder (a regular file at or above it). */
+export function preflightOutput(dir: string, label: string): void {
+  const problem = outputFolderProblem(dir);
+  if (problem) throw new UsageError(`${label}: ${problem}`);
 }
 
 /** The model folder at `dir`, or a UsageError (exit 2) that starts with `label` ("--model x"). */

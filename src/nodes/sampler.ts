@@ -25,7 +25,9 @@ export default defineNode({
     const [, c, h, w] = latent.shape;
     const [mc, mh, mw] = model.latentShape;
     if (latent.shape[0] !== 1 || c !== mc || h !== mh || w !== mw) {
-      throw new Error(`the noise latent is ${latent.shape.join('x')} but this model denoises 1x${mc}x${mh}x${mw} latents: set Noise Latent to channels ${mc}, height ${mh}, width ${mw}`);
+      const batch = latent.shape[0] !== 1 ? `batch ${latent.shape[0]}: the Sampler denoises one latent at a time, so set Noise Latent to batch 1` : '';
+      const size = c !== mc || h !== mh || w !== mw ? `set Noise Latent to channels ${mc}, height ${mh}, width ${mw}` : '';
+      throw new Error(`the noise latent is ${latent.shape.join('x')} but this model denoises 1x${mc}x${mh}x${mw} latents: ${[batch, size].filter(Boolean).join('; and ')}`);
     }
     const data = await sampleLatent(model, {
       cond: conditioning.cond,

@@ -3,10 +3,11 @@
  * (the flag, not `--set sample.steps=...` or `$.nodes[5].params.steps`).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { EngineHost } from '../../src/engine/host.ts';
 import { stepsProblem } from '../../src/engine/pipeline/sample.ts';
 import shippedScheduler from '../../resources/models/shape-world/scheduler/scheduler_config.json' with { type: 'json' };
 
@@ -68,5 +69,67 @@ describe('generate and run: flags and params checked before the model loads', ()
     expect(file.err).toContain('README.md: is a file, not a model folder');
     const run = steer('run', 'graphs/generate.json', '--set', 'model.path=/no/such/model', '--out', mkdtempSync(join(tmpdir(), 'steer-msg-')));
     expect(run.code).toBe(2);
+  });
+});
+
+describe('unclear messages made clear', () => {
+  const dir = () => mkdtempSync(join(tmpdir(), 'steer-msg-'));
+
+  it('a graph file starting with a UTF-8 BOM reads as JSON', () => {
+    const d = dir();
+    writeFileSync(join(d, 'bom.json'), `\ufeff${readFileSync('graphs/parse-relations.json', 'utf8')}`);
+    const r = steer('validate', join(d, 'bom.json'));
+    expect(r.err).not.toContain('Unexpected token');
+    expect(r.code, r.err).toBe(0);
+  });
+
+  it('a device file or a folder is refused at once, not read forever', () => {
+    const t0 = performance.now();
+    const dev = steer('validate', '/dev/zero');
+    expect(dev.code).toBe(2);
+    expect(dev.err).toContain('/dev/zero: is not a regular file');
+    expect(performance.now() - t0).toBeLessThan(15_000);
+    const folder = steer('run', 'graphs');
+    expect(folder.code).toBe(2);
+    expect(folder.err).toMatch(/graphs: is a folder, not a graph file/);
+  });
+
+  it('--out under a regular file names the file, for run, generate, eval and train', () => {
+    const cases = [
+      ['run', 'graphs/parse-relations.json', '--out', 'README.md/sub'],
+      ['generate', 'a red circle', '--out', 'README.md/x.png'],
+      ['eval', 'objects', '--out', 'README.md/sub'],
+      ['train', 'shape-world', '--stage', 'vae', '--out', 'README.md/sub'],
+    ];
+    for (const args of cases) {
+      const r = steer(...args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err, args.join(' ')).toMatch(/README\.md is a file(, so no folder can be made under it|, not a folder)/);
+      expect(r.err).not.toMatch(/EEXIST|ENOTDIR/);
+    }
+  });
+
+  it('a batch-64 noise latent is refused saying batch', () => {
+    const r = steer('run', 'graphs/generate.json', '--out', dir(), '--set', 'noise.batch=64', '--set', 'sample.steps=2');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/node "sample" failed: .*batch 64: the Sampler denoises one latent at a time, so set Noise Latent to batch 1/);
+  });
+});
+
+describe('engine requests (the server and the Electron app)', () => {
+  const host = new EngineHost({ graphsDir: 'graphs' });
+  const ask = (method: string, params: unknown) => host.handle({ kind: 'request', id: 1, method, params } as never);
+
+  it('a missing graph says so instead of "got undefined undefined"', async () => {
+    const r = (await ask('validate', {})) as { result: { issues: { message: string }[] } };
+    expect(r.result.issues[0]!.message).toBe('no graph was given');
+    expect(JSON.stringify(await ask('run', { runId: 'x' }))).not.toContain('undefined');
+  });
+
+  it('string targets are refused, not split into letters', async () => {
+    const graph = JSON.parse(readFileSync('graphs/parse-relations.json', 'utf8'));
+    const r = (await ask('run', { runId: 't', graph, targets: 'save' })) as { ok: boolean; error: { message: string } };
+    expect(r.ok).toBe(false);
+    expect(r.error.message).toBe('targets must be a list of node ids, got "save"');
   });
 });

@@ -14,7 +14,7 @@ import { FolderLockedError, lockFolder } from '../../engine/util/lock.ts';
 import { DEFAULT_MODEL, resolveModelPath } from '../../nodes/model-load.ts';
 import { UsageError } from '../errors.ts';
 import { interruptible, isAbort } from '../interrupt.ts';
-import { preflightModel, preflightSteps } from '../preflight.ts';
+import { preflightModel, preflightOutput, preflightSteps } from '../preflight.ts';
 
 interface EvalOpts {
   seeds: string;
@@ -56,6 +56,7 @@ export function register(program: Command): void {
       const guidance = Number(o.cfg);
       if (!Number.isFinite(guidance) || guidance < 1) throw new UsageError(`--cfg must be a number >= 1, got "${o.cfg}"`);
       const out = resolve(o.out);
+      preflightOutput(out, `--out ${o.out}`);
       const sessions = new SessionManager();
       const modelDir = resolveModelPath(o.model ?? DEFAULT_MODEL, process.cwd());
       const folder = preflightModel(modelDir, `--model ${o.model ?? DEFAULT_MODEL}`);

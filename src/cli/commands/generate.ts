@@ -6,7 +6,7 @@ import { BUILTIN_NODES } from '../../nodes/registry.ts';
 import { UsageError } from '../errors.ts';
 import { flagSets, type CliSet, type FlagBinding } from '../flags.ts';
 import { loadGraphForCli } from '../graph-input.ts';
-import { preflightGraph } from '../preflight.ts';
+import { preflightGraph, preflightOutput } from '../preflight.ts';
 import { runGraphFromCli } from '../run-graph.ts';
 
 /** `steer generate` runs this graph with the options applied as --set overrides. */
@@ -46,6 +46,7 @@ export function register(program: Command): void {
       if (prompt.trim() === '') throw new UsageError('the prompt is empty');
       if (!o.out.toLowerCase().endsWith('.png')) throw new UsageError(`--out ${o.out}: the output file must end in .png`);
       const out = resolve(o.out);
+      preflightOutput(dirname(out), `--out ${o.out}`);
       const sets: CliSet[] = [
         { assignment: `prompt.text=${prompt}` },
         ...flagSets(GENERATE_FLAGS, { '--seed': o.seed, '--steps': o.steps, '--cfg': o.cfg, '--scheduler': o.scheduler }),

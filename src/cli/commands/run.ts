@@ -4,7 +4,7 @@ import { NodeRegistry } from '../../engine/graph/registry.ts';
 import { BUILTIN_NODES } from '../../nodes/registry.ts';
 import { UsageError } from '../errors.ts';
 import { loadGraphForCli } from '../graph-input.ts';
-import { preflightGraph } from '../preflight.ts';
+import { preflightGraph, preflightOutput } from '../preflight.ts';
 import { runGraphFromCli } from '../run-graph.ts';
 
 interface RunOpts {
@@ -34,6 +34,7 @@ export function register(program: Command): void {
       for (const t of opts.target) if (!known.has(t)) throw new UsageError(`--target ${t}: the graph has no node "${t}"`);
       preflightGraph(graph, baseDir);
       const outputDir = resolve(opts.out ?? `out/${basename(path, extname(path))}`);
+      preflightOutput(outputDir, `--out ${opts.out ?? outputDir}`);
       await runGraphFromCli({ graph, registry, baseDir, outputDir, json: opts.json, targets: opts.target, cacheDir: opts.cacheDir });
       if (!opts.json) process.stderr.write(`outputs in ${outputDir}\n`);
     });

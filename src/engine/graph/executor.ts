@@ -68,6 +68,9 @@ export class Executor {
 
   /** Node ids in execution order: the targets' ancestors (or all nodes), topologically sorted. */
   plan(graph: GraphFile, targets?: string[]): string[] {
+    if (targets !== undefined && (!Array.isArray(targets) || targets.some((t) => typeof t !== 'string'))) {
+      throw new Error(`targets must be a list of node ids, got ${JSON.stringify(targets)}`);
+    }
     const known = new Set(graph.nodes.map((n) => n.id));
     for (const t of targets ?? []) if (!known.has(t)) throw new Error(`target node "${t}" is not in the graph`);
     const ids = graph.nodes.map((n) => n.id);

@@ -63,6 +63,7 @@ function article(t: string): string {
 }
 
 export function typeName(v: unknown): string {
+  if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'number' && !Number.isInteger(v)) return `the number ${v}`;

@@ -33,6 +33,7 @@ export function validateGraph(input: unknown, registry: NodeRegistry): Validatio
     throw err;
   }
 
+  if (doc === undefined) return { ok: false, issues: [{ code: 'not-a-graph', path: '$', message: 'no graph was given' }] };
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     return { ok: false, issues: [{ code: 'not-a-graph', path: '$', message: `a graph file is a JSON object with "format": "${GRAPH_FORMAT}", got ${typeName(doc)}` }] };
   }

@@ -5,9 +5,9 @@
  * failed rename.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /** File-system operations behind writeFileAtomic; injectable so tests can simulate failures. */
 export interface FileOps {
@@ -87,5 +87,24 @@ export function writeFileAtomicSync(path: string, data: string | Uint8Array): vo
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
+  }
+}
+
+/**
+ * Why `dir` cannot be used as an output folder (undefined when it can): the nearest existing
+ * path at or above it must be a folder ("out/x" under a regular file "out" fails with a raw
+ * EEXIST/ENOTDIR otherwise).
+ */
+export function outputFolderProblem(dir: string): string | undefined {
+  for (let p = resolve(dir); ; p = dirname(p)) {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      if (dirname(p) === p) return undefined;
+      continue;
+    }
+    if (st.isDirectory()) return undefined;
+    return p === resolve(dir) ? `${p} is a file, not a folder` : `${p} is a file, so no folder can be made under it`;
   }
 }

@@ -7,12 +7,18 @@
  */
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { outputFolderProblem } from './fs.ts';
 
 export const LOCK_FILE = '.steer.lock';
 
+/** The folder is locked by a running owner (or, with `problem`, cannot be an output folder at all). */
 export class FolderLockedError extends Error {
-  constructor(readonly dir: string, readonly owner: { pid: number; command?: string; started?: string }) {
-    super(`${dir} is in use by another run (pid ${owner.pid}${owner.command ? `, ${owner.command}` : ''}${owner.started ? `, started ${owner.started}` : ''}); wait for it to finish or choose another output folder`);
+  constructor(readonly dir: string, readonly owner?: { pid: number; command?: string; started?: string }, problem?: string) {
+    super(
+      owner
+        ? `${dir} is in use by another run (pid ${owner.pid}${owner.command ? `, ${owner.command}` : ''}${owner.started ? `, started ${owner.started}` : ''}); wait for it to finish or choose another output folder`
+        : `${dir}: ${problem}`,
+    );
     this.name = 'FolderLockedError';
   }
 }
@@ -46,6 +52,8 @@ function readOwner(file: string): { pid: number; command?: string; started?: str
  * `command` is shown to whoever finds the folder locked ("steer train shape-world").
  */
 export function lockFolder(dir: string, command: string): FolderLock {
+  const problem = outputFolderProblem(dir);
+  if (problem) throw new FolderLockedError(dir, undefined, problem);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, LOCK_FILE);
   const body = `${JSON.stringify({ pid: process.pid, command, started: new Date().toISOString() })}\n`;

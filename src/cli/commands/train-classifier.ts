@@ -21,6 +21,7 @@ interface Opts {
   name?: string;
   resume?: boolean;
   positiveOnly?: boolean;
+  augment?: boolean;
   epochs: string;
   batch: string;
   lr: string;
@@ -39,6 +40,7 @@ export function registerClassifier(train: Command): void {
     .requiredOption('--out <dir>', 'output folder (checkpoints, model.onnx, classifier.json)')
     .option('--name <name>', 'classifier name (default: the --out folder name)')
     .option('--resume', 'continue from the newest checkpoint in --out')
+    .option('--no-augment', 'no subject/object swap or left-right mirroring of training samples')
     .option('--positive-only', 'train on maps of prompts that state the true relation only (the no-dual-inversion ablation)')
     .option('--epochs <n>', 'maximum epochs', String(DEFAULT_CLASSIFIER_RECIPE.maxEpochs))
     .option('--batch <n>', 'batch size', String(DEFAULT_CLASSIFIER_RECIPE.batch))
@@ -56,6 +58,7 @@ export function registerClassifier(train: Command): void {
         earlyStopPatience: intOption('--patience', o.patience, 1),
         seed: intOption('--seed', o.seed, 0),
         positiveOnly: o.positiveOnly === true,
+        augment: { swap: o.augment !== false, mirror: o.augment !== false },
         model: { ...DEFAULT_CLASSIFIER_RECIPE.model, d: intOption('--d', o.d, 4) },
       };
       const threads = o.threads === undefined ? undefined : intOption('--threads', o.threads, 1);

@@ -9,7 +9,9 @@
  * (seed, epoch, step)). The result is exported as `<out>/model.onnx` + `<out>/classifier.json`.
  *
  * `positiveOnly` trains on the maps of prompts that state the true relation only (no dual
- * inversion): the leakage ablation.
+ * inversion): the leakage ablation. `augment` (default on; not in the authors' recipe, added
+ * because our dataset is small): subject/object swap and left-right mirroring, both exact
+ * label transforms (see Augment).
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -40,6 +42,8 @@ export interface ClassifierRecipe {
   plateau: { factor: number; patience: number; minLr: number };
   evalBatch: number;
   positiveOnly: boolean;
+  /** Training-time transforms (see Augment), each applied with probability 1/2. */
+  augment: Augment;
   model: Omit<ClassifierConfig, 'channels' | 'size' | 'classes' | 'buckets'>;
 }
 
@@ -53,6 +57,7 @@ export const DEFAULT_CLASSIFIER_RECIPE: ClassifierRecipe = {
   plateau: { factor: 0.5, patience: 5, minLr: 1e-6 },
   evalBatch: 256,
   positiveOnly: false,
+  augment: { swap: true, mirror: true },
   model: DEFAULT_CLASSIFIER_CONFIG,
 };
 
@@ -121,22 +126,58 @@ interface Batch {
   labels: number[];
 }
 
-function makeBatch(ds: LoadedDataset, idx: readonly number[], classes: readonly Relation[]): Batch {
+const OPPOSITE: Record<Relation, Relation> = { left: 'right', right: 'left', above: 'below', below: 'above' };
+const MIRROR_X: Record<Relation, Relation> = { left: 'right', right: 'left', above: 'above', below: 'below' };
+
+/**
+ * Label-preserving transforms of one sample (training only, drawn per sample and step):
+ * swap: (A, B) with relation r is (B, A) with the opposite relation, exactly;
+ * mirror: flipping every map left-right mirrors the scene (Shape World's shapes are all
+ * left-right symmetric), so left and right swap.
+ */
+export interface Augment {
+  swap: boolean;
+  mirror: boolean;
+}
+
+export function makeBatch(ds: LoadedDataset, idx: readonly number[], classes: readonly Relation[], augment?: (i: number) => Augment): Batch {
   const n = ds.sampleSize;
+  const [, C, S] = ds.manifest.sampleShape;
+  const per = n / 2;
   const maps = new Float32Array(idx.length * n);
   const K = classes.length;
   const target = new Float32Array(idx.length * K);
   const bucket = new BigInt64Array(idx.length);
   const labels: number[] = [];
   idx.forEach((s, i) => {
-    maps.set(ds.maps.subarray(s * n, (s + 1) * n), i * n);
+    const src = ds.maps.subarray(s * n, (s + 1) * n);
     const m = ds.meta[s]!;
-    const y = classes.indexOf(m.label);
+    let label = m.label;
+    const a = augment?.(i);
+    if (!a || (!a.swap && !a.mirror)) maps.set(src, i * n);
+    else {
+      if (a.swap) label = OPPOSITE[label];
+      if (a.mirror) label = MIRROR_X[label];
+      for (let obj = 0; obj < 2; obj++) {
+        const from = (a.swap ? 1 - obj : obj) * per;
+        const to = i * n + obj * per;
+        if (!a.mirror) maps.set(src.subarray(from, from + per), to);
+        else {
+          for (let c = 0; c < C; c++) {
+            for (let y = 0; y < S; y++) {
+              const row = from + (c * S + y) * S;
+              const out = to + (c * S + y) * S;
+              for (let x = 0; x < S; x++) maps[out + x] = src[row + S - 1 - x]!;
+            }
+          }
+        }
+      }
+    }
+    const y = classes.indexOf(label);
     labels.push(y);
     target[i * K + y] = 1;
     bucket[i] = BigInt(m.bucket);
   });
-  const [, C, S] = ds.manifest.sampleShape;
   return { maps: { data: maps, dims: [idx.length, 2, C, S, S] }, bucket: { data: bucket, dims: [idx.length] }, target: { data: target, dims: [idx.length, K] }, labels };
 }
 
@@ -199,7 +240,13 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainC
   const t0 = performance.now();
   const out = resolve(o.out);
   const log = o.log ?? (() => undefined);
-  const recipe: ClassifierRecipe = { ...DEFAULT_CLASSIFIER_RECIPE, ...o.recipe, plateau: { ...DEFAULT_CLASSIFIER_RECIPE.plateau, ...o.recipe?.plateau }, model: { ...DEFAULT_CLASSIFIER_RECIPE.model, ...o.recipe?.model } };
+  const recipe: ClassifierRecipe = {
+    ...DEFAULT_CLASSIFIER_RECIPE,
+    ...o.recipe,
+    plateau: { ...DEFAULT_CLASSIFIER_RECIPE.plateau, ...o.recipe?.plateau },
+    augment: { ...DEFAULT_CLASSIFIER_RECIPE.augment, ...o.recipe?.augment },
+    model: { ...DEFAULT_CLASSIFIER_RECIPE.model, ...o.recipe?.model },
+  };
   if (!Number.isInteger(recipe.batch) || recipe.batch < 1) throw new ClassifierTrainError(`batch must be a positive integer, got ${recipe.batch}`);
   if (!(recipe.lr > 0)) throw new ClassifierTrainError(`lr must be > 0, got ${recipe.lr}`);
   if (!Number.isInteger(recipe.maxEpochs) || recipe.maxEpochs < 1) throw new ClassifierTrainError(`maxEpochs must be a positive integer, got ${recipe.maxEpochs}`);
@@ -277,7 +324,8 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainC
     for (let s = 0; s < stepsPerEpoch; s++) {
       o.signal?.throwIfAborted();
       const idx = order.slice(s * recipe.batch, (s + 1) * recipe.batch);
-      const bt = makeBatch(ds, idx, classes);
+      const aug = new Rng(derive(recipe.seed, 'augment', epoch, s));
+      const bt = makeBatch(ds, idx, classes, () => ({ swap: recipe.augment.swap && aug.next() < 0.5, mirror: recipe.augment.mirror && aug.next() < 0.5 }));
       const masks = dropMasks(train.dropSites, idx.length, cfg.dropout, derive(recipe.seed, 'drop', epoch, s));
       const res = await gradSession.run({ ...feedsOf(weights), maps: bt.maps, bucket: bt.bucket, target: bt.target, ...masks });
       const loss = (res.loss!.data as Float32Array)[0]!;

@@ -122,6 +122,8 @@ describe('the editor in Chromium', () => {
     ids.noise = await addBySearch('noise latent', col(1), row(1) - 150, 'Noise Latent');
     ids.decode = await addBySearch('decode', col(2), row(1) - 40, 'Decode');
     expect(Object.values(ids)).toEqual(['text1', 'parse1', 'encode1', 'sample1', 'load1', 'noise1', 'decode1']);
+    // Validation problems show on the node they concern.
+    await expect.poll(() => node(ids.encode).locator('[data-testid=node-problems]').textContent()).toContain('needs its input "model" (MODEL) connected');
     expect(await page.locator('[data-testid=dirty]').count()).toBe(1);
 
     // Sockets are coloured by their type.
@@ -136,6 +138,7 @@ describe('the editor in Chromium', () => {
     await link(ids.noise, 'latent', ids.sample, 'latent');
     await link(ids.model, 'model', ids.decode, 'model');
     await link(ids.sample, 'latent', ids.decode, 'latent');
+    await expect.poll(() => node(ids.encode).locator('[data-testid=node-problems]').count()).toBe(0);
 
     // IMAGE into PROMPT: refused, and the reason is next to the cursor while hovering.
     let hint = '';
@@ -175,6 +178,8 @@ describe('the editor in Chromium', () => {
     expect(await node(ids.sample).getByRole('slider', { name: 'Steps slider' }).inputValue()).toBe('8');
     await node(ids.sample).getByRole('combobox', { name: 'Scheduler' }).selectOption('euler');
     const seed = node(ids.noise).getByRole('spinbutton', { name: 'Seed' });
+    await node(ids.noise).getByRole('button', { name: 'Randomize Seed' }).click();
+    expect(await seed.inputValue()).toMatch(/^\d+$/);
     await seed.fill('7');
     // A value outside the schema's range is shown as invalid and not taken.
     await steps.fill('0');
@@ -187,7 +192,10 @@ describe('the editor in Chromium', () => {
   });
 
   it('runs with Ctrl+Enter: per-node state, the image on the node and in the side panel, files in the output folder', async () => {
-    await page.mouse.click(5 + (await page.locator('[data-testid=canvas]').boundingBox())!.x + 800 - 10, 880);
+    // Click on empty canvas: nothing selected, so the side panel lists every node that ran.
+    const canvas = (await page.locator('[data-testid=canvas]').boundingBox())!;
+    await page.mouse.click(canvas.x + 400, canvas.y + canvas.height - 20);
+    expect(await page.locator('.react-flow__node.selected').count()).toBe(0);
     await page.keyboard.press('Control+Enter');
     await page.locator('[data-testid=run-status][data-status=finished]').waitFor({ timeout: 60_000 });
     for (const id of Object.values(ids)) expect(await node(id).getAttribute('data-status')).toMatch(/^(finished|cached)$/);
@@ -294,6 +302,69 @@ describe('the editor in Chromium', () => {
     expect(await second.locator('.react-flow__edge').count()).toBe(1);
     expect(secondProblems).toEqual([]);
     await second.close();
+  });
+
+  it('has a help sheet listing the shortcuts, fits the view with F, and adds a node dragged from the library', async () => {
+    await page.mouse.click(1000, 880);
+    await page.keyboard.press('?');
+    const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    await help.waitFor();
+    expect(await help.textContent()).toContain('Ctrl+Z');
+    expect(await help.textContent()).toContain('Ctrl+Enter');
+    await page.screenshot({ path: shot('editor-help.png') });
+    await page.keyboard.press('Escape');
+    await expect.poll(() => help.count()).toBe(0);
+
+    const title = node(ids.decode).locator('[data-testid=node-title]');
+    const before = (await title.boundingBox())!;
+    await page.locator('.react-flow__controls-zoomin').click();
+    await page.locator('.react-flow__controls-zoomin').click();
+    await page.keyboard.press('f');
+    await expect.poll(async () => Math.abs((await title.boundingBox())!.width - before.width)).toBeGreaterThan(1);
+    const canvas = (await page.locator('[data-testid=canvas]').boundingBox())!;
+    for (const id of Object.values(ids)) {
+      const b = (await node(id).boundingBox())!;
+      expect(b.x >= canvas.x - 1 && b.x + b.width <= canvas.x + canvas.width + 1, id).toBe(true);
+    }
+
+    // The library's fuzzy search, and drag-and-drop onto the canvas.
+    const search = page.getByRole('searchbox', { name: 'Search node types' });
+    await search.fill('sav img');
+    const first = page.locator('[data-testid=node-library] button').first();
+    expect(await first.textContent()).toBe('Save Image');
+    const count = await page.locator('.react-flow__node').count();
+    await first.dragTo(page.locator('[data-testid=flow]'), { targetPosition: { x: 400, y: 700 } });
+    await expect.poll(() => page.locator('.react-flow__node').count()).toBe(count + 1);
+    expect(await page.locator('.react-flow__node.selected').getAttribute('data-id')).toBe('save2');
+    await search.fill('');
+  });
+
+  it('cancels a long run at once, and asks before closing a tab with unsaved work', async () => {
+    page.once('dialog', (d) => void d.accept());
+    await page.locator('[data-testid=graph-list] button', { hasText: 'built' }).first().click();
+    await page.locator('[data-testid=flow][data-fitted=true]').waitFor();
+    const steps = node(ids.sample).getByRole('spinbutton', { name: 'Steps' });
+    await steps.fill('1000');
+    await page.mouse.click(1000, 880);
+    await page.keyboard.press('Control+Enter');
+    await expect.poll(() => node(ids.sample).getAttribute('data-status'), { timeout: 30_000 }).toBe('running');
+    const t0 = Date.now();
+    await page.locator('[data-testid=cancel]').click();
+    await page.locator('[data-testid=run-status][data-status=cancelled]').waitFor();
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(await node(ids.sample).getAttribute('data-status')).toBe('pending');
+
+    const { page: other } = await openPage(context, server.url);
+    await other.locator('[data-testid=catalogue-count]', { hasText: /node types$/ }).waitFor();
+    await other.mouse.dblclick(700, 400);
+    await other.getByRole('searchbox', { name: 'Add node' }).fill('text');
+    await other.getByRole('searchbox', { name: 'Add node' }).press('Enter');
+    await other.locator('[data-testid=dirty]').waitFor();
+    const asked = new Promise<string>((resolve) => other.once('dialog', (d) => void d.dismiss().then(() => resolve(d.type()))));
+    await other.close({ runBeforeUnload: true });
+    expect(await asked).toBe('beforeunload');
+    expect(other.isClosed()).toBe(false);
+    await other.close();
   });
 
   it('opens the graph embedded in a PNG the run made, dropped on the canvas', async () => {

@@ -67,7 +67,7 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
   const extraParams = Object.keys(node.params).filter((k) => !info?.params[k]);
   return (
     <div
-      className={`studio-node w-[260px] rounded-md border ${missing ? 'bg-red-950/80' : 'border-neutral-700 bg-neutral-900'} ${status ? `ring-2 ${status.ring}` : ''} ${selected ? 'outline-2 outline-offset-2 outline-amber-300' : ''}`}
+      className={`studio-node relative w-[260px] rounded-md border ${missing ? 'bg-red-950/80' : 'border-neutral-700 bg-neutral-900'} ${status ? `ring-2 ${status.ring}` : ''} ${selected ? 'outline-2 outline-offset-2 outline-amber-300' : ''}`}
       data-testid={`node-${id}`}
       data-node-type={node.type}
       data-missing={missing ? 'true' : 'false'}
@@ -99,18 +99,6 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
           <div className="h-full bg-sky-400" style={{ width: `${Math.round(progress * 100)}%` }} />
         </div>
       )}
-      {run?.error && (
-        <p className="mx-3 mt-1 rounded bg-red-950 px-1.5 py-1 text-[11px] text-red-200" data-testid="node-error">
-          {run.error.message}
-        </p>
-      )}
-      {problems && (
-        <ul className="mx-3 mt-1 list-disc pl-3 text-[10px] text-amber-300" data-testid="node-problems">
-          {problems.map((p, k) => (
-            <li key={k}>{p}</li>
-          ))}
-        </ul>
-      )}
       <div className="flex justify-between gap-1 py-1">
         <div className="flex min-w-0 flex-col">
           {inputs.map((s) => (
@@ -135,6 +123,23 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
               <span className="truncate font-mono text-neutral-300">{JSON.stringify(node.params[key])}</span>
             </div>
           ))}
+        </div>
+      )}
+      {(run?.error || problems) && (
+        // Below the node, outside its box: problems coming and going never move its sockets.
+        <div className="pointer-events-none absolute top-full right-0 left-0 mt-1 space-y-1">
+          {run?.error && (
+            <p className="rounded bg-red-950 px-1.5 py-1 text-[11px] text-red-200 shadow" data-testid="node-error">
+              {run.error.message}
+            </p>
+          )}
+          {problems && (
+            <ul className="list-disc rounded bg-amber-950/90 py-0.5 pr-1 pl-4 text-[10px] text-amber-200 shadow" data-testid="node-problems">
+              {problems.map((p, k) => (
+                <li key={k}>{p}</li>
+              ))}
+            </ul>
+          )}
         </div>
       )}
       {image?.kind === 'image' && (

@@ -217,6 +217,7 @@ describe('the editor in Chromium', () => {
     await dialog.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => page.locator('[data-testid=notice]').textContent()).toContain('saved built.json');
     expect(await page.locator('[data-testid=dirty]').count()).toBe(0);
+    expect(await page.locator('[data-testid=graph-name]').textContent()).toBe('built');
     const file = path.join(graphsDir, 'built.json');
     const saved = JSON.parse(readFileSync(file, 'utf8'));
     expect(saved.nodes).toHaveLength(8);

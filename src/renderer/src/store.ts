@@ -4,7 +4,7 @@
  * engine events. Every edit of the document goes through `edit` (editor/history.ts), so each
  * one is an undo step; views derive what they draw from `doc`.
  */
-import { castDraft, type Draft } from 'immer';
+import { castDraft, produce, type Draft } from 'immer';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { immer } from 'zustand/middleware/immer';
 import type { Catalogue, NodeTypeInfo } from '../../shared/catalogue.ts';
@@ -14,7 +14,7 @@ import type { EngineApi } from '../../shared/protocol.ts';
 import { EngineRequestError, type ConnectionState } from './engine-client.ts';
 import { copySelection, preparePaste } from './editor/clipboard.ts';
 import { checkLink, type LinkEnds } from './editor/connect.ts';
-import { catalogueIndex, docFromJson, emptyDoc, newNode, uniqueId, type EditorDoc } from './editor/doc.ts';
+import { catalogueIndex, docFromJson, emptyDoc, newNode, UNTITLED, uniqueId, type EditorDoc } from './editor/doc.ts';
 import { emptyHistory, recordEdit, redo, undo, type History } from './editor/history.ts';
 
 export type NodeStatus = 'pending' | 'running' | 'cached' | 'finished' | 'failed';
@@ -177,13 +177,16 @@ export function createStudioStore(engine: EngineApi): StudioStore {
       };
 
       const writeAs = async (path: string, baseRevision: string | undefined, overwrite: boolean): Promise<boolean> => {
-        const doc = get().doc;
-        if (!doc) return false;
+        const before = get().doc;
+        if (!before) return false;
+        // A new graph is named after the file it is first saved as.
+        const doc = before.meta.name === UNTITLED ? produce(before, (d) => void (d.meta.name = graphName(path))) : before;
         try {
           const r = await engine.request('writeGraph', { path, graph: doc, ...(baseRevision ? { baseRevision } : {}), ...(overwrite ? { overwrite } : {}) });
           set((s) => {
             s.selectedPath = r.path;
             s.revision = r.revision;
+            if (doc !== before && get().doc === before) s.doc = castDraft(doc);
             s.savedDoc = castDraft(doc);
             s.fileError = undefined;
             s.saveAsOpen = false;

@@ -30,7 +30,10 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export function emptyDoc(name = 'Untitled'): EditorDoc {
+/** The name of a new graph until it is saved. */
+export const UNTITLED = 'Untitled';
+
+export function emptyDoc(name = UNTITLED): EditorDoc {
   return { format: GRAPH_FORMAT, version: GRAPH_VERSION, meta: { name }, nodes: [], edges: [] };
 }
 

@@ -55,14 +55,15 @@ function applySet(doc: unknown, set: CliSet, registry: NodeRegistry): void {
   const label = setLabel(set);
   const [, nodeId, name, text] = m as unknown as [string, string, string, string];
   const nodes = typeof doc === 'object' && doc !== null ? (doc as { nodes?: unknown }).nodes : undefined;
-  const list = Array.isArray(nodes) ? (nodes as { id?: unknown; type?: unknown; params?: Record<string, unknown> }[]) : [];
+  type RawNode = { id?: unknown; type?: unknown; params?: Record<string, unknown> };
+  const list = Array.isArray(nodes) ? (nodes.filter((n) => typeof n === 'object' && n !== null && !Array.isArray(n)) as RawNode[]) : [];
   const node = list.find((n) => n.id === nodeId);
   if (!node) {
-    const ids = list.map((n) => String(n.id));
+    const ids = list.map((n) => (typeof n.id === 'string' ? n.id : (JSON.stringify(n.id) ?? '(no id)')));
     throw new UsageError(`${label}: the graph has no node "${nodeId}"${suggest(nodeId, ids)}; its nodes are ${ids.join(', ')}`);
   }
   const def = registry.get(String(node.type));
-  if (!def) throw new UsageError(`${label}: node "${nodeId}" has unknown type "${String(node.type)}"`);
+  if (!def) throw new UsageError(`${label}: node "${nodeId}" has unknown type ${JSON.stringify(node.type) ?? '(none)'}`);
   const spec = def.params[name];
   if (!spec) {
     const names = Object.keys(def.params);

@@ -30,7 +30,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .showHelpAfterError('(add --help for usage)');
   const name = argv.find((a) => !a.startsWith('-'));
-  const wanted = name !== undefined && COMMANDS[name] ? [COMMANDS[name]] : Object.values(COMMANDS);
+  const wanted = name !== undefined && Object.hasOwn(COMMANDS, name) ? [COMMANDS[name]!] : Object.values(COMMANDS);
   for (const load of wanted) (await load()).register(program);
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -128,8 +128,9 @@ export class EngineHost {
       return { graph, revision: revisionOf(await readFile(file)) };
     },
     writeGraph: async ({ path, graph, baseRevision, overwrite }) => {
-      if (typeof path !== 'string' || !/^[\w][\w .-]*\.json$/i.test(basename(path))) {
-        throw new RequestError(`"${String(path)}" is not a graph file name: use letters, digits, " ", "_", "-", "." and end it in .json`);
+      if (typeof path !== 'string') throw new RequestError('writeGraph needs a path: a file name ending in .json');
+      if (!/^[\w][\w .-]*\.json$/i.test(basename(path))) {
+        throw new RequestError(`"${path}" is not a graph file name: use letters, digits, " ", "_", "-", "." and end it in .json`);
       }
       const file = this.insideGraphs(path);
       const text = serializeGraph(checkSaveable(graph));

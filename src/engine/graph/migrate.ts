@@ -24,6 +24,7 @@ function v0ToV1(doc: Doc): Doc {
     throw new MigrationError('a version 0 graph keeps its nodes in an object keyed by node id', '$.nodes');
   }
   const nodes = Object.entries(nodesIn as Record<string, Doc>).map(([id, n]) => {
+    if (typeof n !== 'object' || n === null || Array.isArray(n)) throw new MigrationError(`a version 0 node is an object with "type" and "params", got ${JSON.stringify(n)}`, `$.nodes[${JSON.stringify(id)}]`);
     const pos = Array.isArray(n.pos) ? n.pos : [0, 0];
     return {
       id,

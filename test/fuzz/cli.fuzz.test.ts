@@ -1,0 +1,90 @@
+/**
+ * Fuzz: the CLI's argument layer, in process. Graph files with random content, `--set` strings and
+ * argument vectors for the cheap commands. Property: `loadGraphForCli` returns a graph or throws a
+ * UsageError; `main` returns 0, 1, 2 or 130 and writes a message for a non-zero code, never throws.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { UsageError } from '../../src/cli/errors.ts';
+import { loadGraphForCli } from '../../src/cli/graph-input.ts';
+import { main } from '../../src/cli/index.ts';
+import { NodeRegistry } from '../../src/engine/graph/registry.ts';
+import { BUILTIN_NODES } from '../../src/nodes/registry.ts';
+import { graphDoc, id, setString } from './arbitraries.ts';
+import { counts, fuzz } from './harness.ts';
+
+const registry = new NodeRegistry(BUILTIN_NODES);
+const dir = mkdtempSync(join(tmpdir(), 'steer-fuzz-cli-'));
+let fileNo = 0;
+
+/** File content: a graph document as JSON (sometimes with a BOM or cut short), or random text. */
+const fileText = fc.oneof(
+  graphDoc.map((d) => JSON.stringify(d) ?? 'null'),
+  fc.tuple(graphDoc, fc.nat()).map(([d, cut]) => {
+    const t = JSON.stringify(d) ?? '';
+    return t.slice(0, cut % (t.length + 1));
+  }),
+  graphDoc.map((d) => `\ufeff${JSON.stringify(d)}`),
+  fc.string(),
+);
+
+describe('fuzz: CLI', () => {
+  afterAll(() => console.log(`fuzz CLI: ${counts.cases} cases over ${counts.properties} properties`));
+
+  it('loadGraphForCli: a graph or a UsageError for any file and --set strings', async () => {
+    await fuzz(
+      fc.tuple(fileText, fc.array(setString, { maxLength: 3 })),
+      async ([text, sets]) => {
+        const file = join(dir, `g${fileNo++}.json`);
+        writeFileSync(file, text);
+        try {
+          const r = await loadGraphForCli(file, registry, sets);
+          expect(Array.isArray(r.graph.nodes)).toBe(true);
+        } catch (err) {
+          if (!(err instanceof UsageError)) throw err;
+          expect(err.message).not.toMatch(/undefined undefined|\[object Object\]/);
+        }
+      },
+      { ci: 2000 },
+    );
+  });
+
+  const argv = fc.oneof(
+    fc.tuple(fc.constantFrom('graphs/parse-relations.json', 'graphs/generate.json', 'no/such.json', 'graphs', '/dev/null', 'README.md'), fc.constantFrom([], ['--json'])).map(([g, j]) => ['validate', g, ...j]),
+    fc.tuple(fc.string(), fc.constantFrom([], ['--json'])).map(([t, j]) => ['parse', t, ...j]),
+    fc.constantFrom(['nodes'], ['nodes', '--json'], ['--help'], [], ['frobnicate'], ['run'], ['eval', 'nosuch'], ['grad', 'no.onnx', '--of', 'y', '--wrt', 'x', '--out', 'o.onnx']),
+    fc
+      .tuple(fc.array(setString, { maxLength: 2 }), fc.array(id, { maxLength: 2 }), fc.array(fc.constantFrom('--json', '--bogus', '-s', '--out', '--target'), { maxLength: 2 }))
+      .map(([sets, targets, extra]) => ['run', 'graphs/parse-relations.json', '--out', join(dir, 'out'), ...sets.flatMap((s) => ['--set', s]), ...targets.flatMap((t) => ['--target', t]), ...extra]),
+    fc.array(fc.string(), { maxLength: 4 }),
+  );
+
+  it('main(argv) returns an exit code and never throws', async () => {
+    let written = '';
+    const capture = (s: string | Uint8Array) => {
+      written += String(s);
+      return true;
+    };
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    try {
+      await fuzz(
+        argv,
+        async (args) => {
+          written = '';
+          const code = await main([...args]);
+          expect([0, 1, 2, 130]).toContain(code);
+          if (code !== 0) expect(written.length).toBeGreaterThan(0);
+          expect(written).not.toMatch(/\n\s+at .*\.ts:\d+/); // no stack traces
+        },
+        { ci: 1500 },
+      );
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+  });
+});

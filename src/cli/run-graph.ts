@@ -5,6 +5,7 @@
 import { Executor, type RunResult } from '../engine/graph/executor.ts';
 import type { NodeRegistry } from '../engine/graph/registry.ts';
 import type { GraphFile } from '../shared/graph.ts';
+import { removeStaleTempFiles } from '../engine/util/lock.ts';
 import { RunFailedError } from './errors.ts';
 import { interruptible } from './interrupt.ts';
 import { humanReporter, jsonReporter } from './reporter.ts';
@@ -22,6 +23,7 @@ export interface CliRunOptions {
 export async function runGraphFromCli(o: CliRunOptions): Promise<RunResult> {
   const titles = new Map(o.graph.nodes.map((n) => [n.id, n.title ?? o.registry.get(n.type)?.title ?? n.type]));
   const reporter = o.json ? jsonReporter() : humanReporter(titles);
+  removeStaleTempFiles(o.outputDir, 0); // what killed runs left half-written in this folder
   const stop = interruptible({ notice: 'interrupted: stopping the run (Ctrl+C again to quit at once)' });
   let current: { node: string; step?: string } | undefined;
   try {

@@ -14,7 +14,7 @@ import { main } from '../../src/cli/index.ts';
 import { NodeRegistry } from '../../src/engine/graph/registry.ts';
 import { BUILTIN_NODES } from '../../src/nodes/registry.ts';
 import { graphDoc, id, setString } from './arbitraries.ts';
-import { counts, fuzz } from './harness.ts';
+import { counts, FUZZ_TIMEOUT, fuzz } from './harness.ts';
 
 const registry = new NodeRegistry(BUILTIN_NODES);
 const dir = mkdtempSync(join(tmpdir(), 'steer-fuzz-cli-'));
@@ -50,7 +50,7 @@ describe('fuzz: CLI', () => {
       },
       { ci: 2000 },
     );
-  });
+  }, FUZZ_TIMEOUT);
 
   const argv = fc.oneof(
     fc.tuple(fc.constantFrom('graphs/parse-relations.json', 'graphs/generate.json', 'no/such.json', 'graphs', '/dev/null', 'README.md'), fc.constantFrom([], ['--json'])).map(([g, j]) => ['validate', g, ...j]),
@@ -86,5 +86,5 @@ describe('fuzz: CLI', () => {
       out.mockRestore();
       err.mockRestore();
     }
-  });
+  }, FUZZ_TIMEOUT);
 });

@@ -20,6 +20,9 @@ export function runs(ci: number): number {
   return envRuns !== undefined && Number.isInteger(envRuns) && envRuns > 0 ? envRuns : ci;
 }
 
+/** Per-test timeout for vitest: the default minute in CI, an hour for long `npm run fuzz` runs. */
+export const FUZZ_TIMEOUT = envRuns !== undefined ? 3_600_000 : 60_000;
+
 export class HangError extends Error {
   constructor(ms: number) {
     super(`no answer within ${ms} ms (a hang)`);

@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EngineHost } from '../../src/engine/host.ts';
 import { handleSafely, parseRequest, REQUEST_METHODS } from '../../src/server/engine.ts';
 import { graphDoc, jsonValue, mutatedGraph } from './arbitraries.ts';
-import { counts, fuzz } from './harness.ts';
+import { counts, FUZZ_TIMEOUT, fuzz } from './harness.ts';
 
 const graphsDir = mkdtempSync(join(tmpdir(), 'steer-fuzz-proto-'));
 cpSync('graphs/parse-relations.json', join(graphsDir, 'parse-relations.json'));
@@ -76,7 +76,7 @@ describe('fuzz: server message handler', () => {
       },
       { ci: 5000, hangMs: 15_000 },
     );
-  });
+  }, FUZZ_TIMEOUT);
 
   it('the engine answers directly sent requests too (the Electron path skips parseRequest)', async () => {
     await fuzz(
@@ -88,5 +88,5 @@ describe('fuzz: server message handler', () => {
       },
       { ci: 2000, hangMs: 15_000 },
     );
-  });
+  }, FUZZ_TIMEOUT);
 });

@@ -10,7 +10,7 @@ import { NodeRegistry } from '../../src/engine/graph/registry.ts';
 import { validateGraph } from '../../src/engine/graph/validate.ts';
 import { BUILTIN_NODES } from '../../src/nodes/registry.ts';
 import { graphDoc, paramCase } from './arbitraries.ts';
-import { counts, fuzz } from './harness.ts';
+import { counts, FUZZ_TIMEOUT, fuzz } from './harness.ts';
 
 const registry = new NodeRegistry(BUILTIN_NODES);
 
@@ -41,7 +41,7 @@ describe('fuzz: validator', () => {
       },
       { ci: 4000 },
     );
-  });
+  }, FUZZ_TIMEOUT);
 
   it('param schemas parse any value without throwing', async () => {
     await fuzz(
@@ -53,5 +53,5 @@ describe('fuzz: validator', () => {
       },
       { ci: 3000 },
     );
-  });
+  }, FUZZ_TIMEOUT);
 });

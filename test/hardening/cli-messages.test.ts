@@ -3,7 +3,7 @@
  * (the flag, not `--set sample.steps=...` or `$.nodes[5].params.steps`).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -109,6 +109,16 @@ describe('unclear messages made clear', () => {
     }
   });
 
+  it('steer run removes the temporary files a killed run left in its output folder', () => {
+    const out = dir();
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const stale = join(out, `.relations.json.${dead}.00112233aabb.tmp`);
+    writeFileSync(stale, 'half');
+    const r = steer('run', 'graphs/parse-relations.json', '--out', out);
+    expect(r.code, r.err).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['relations.json']);
+  });
+
   it('a batch-64 noise latent is refused saying batch', () => {
     const r = steer('run', 'graphs/generate.json', '--out', dir(), '--set', 'noise.batch=64', '--set', 'sample.steps=2');
     expect(r.code).toBe(1);
@@ -124,6 +134,12 @@ describe('engine requests (the server and the Electron app)', () => {
     const r = (await ask('validate', {})) as { result: { issues: { message: string }[] } };
     expect(r.result.issues[0]!.message).toBe('no graph was given');
     expect(JSON.stringify(await ask('run', { runId: 'x' }))).not.toContain('undefined');
+  });
+
+  it('readGraph with a number for a path is a sentence, not a Node type error', async () => {
+    const r = (await ask('readGraph', { path: 5 })) as { ok: boolean; error: { message: string } };
+    expect(r.ok).toBe(false);
+    expect(r.error.message).toBe('a graph path is required');
   });
 
   it('string targets are refused, not split into letters', async () => {

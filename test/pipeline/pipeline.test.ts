@@ -87,10 +87,10 @@ describe('steer generate', () => {
     expect(decodePng(a).data).toEqual(decodePng(new Uint8Array(readFileSync(join(out, 'b.png')))).data);
   });
 
-  it('names every missing piece of a broken model folder and exits 1', () => {
+  it('names every missing piece of a broken model folder and exits 2 (bad input), before loading anything', () => {
     const broken = mkdtempSync(join(tmpdir(), 'steer-broken-'));
     const r = steer('generate', 'a red circle', '--model', broken, '--out', join(broken, 'x.png'));
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(2);
     expect(r.stderr).toContain('model_index.json: missing');
     expect(r.stderr).toContain('unet/model.onnx: missing');
     expect(existsSync(join(broken, 'x.png'))).toBe(false);

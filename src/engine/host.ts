@@ -15,6 +15,7 @@ import { Executor } from './graph/executor.ts';
 import { GraphFileError, readGraphJson, serializeGraph } from './graph/file.ts';
 import { PngFormatError, readPngText } from './image/png.ts';
 import { writeFileAtomic } from './util/fs.ts';
+import { MigrationError, migrateGraph } from './graph/migrate.ts';
 import { NodeRegistry } from './graph/registry.ts';
 import { validateGraph } from './graph/validate.ts';
 
@@ -145,6 +146,24 @@ export class EngineHost {
       await mkdir(dirname(file), { recursive: true });
       await writeFileAtomic(file, text);
       return { path: relative(this.graphsDir, file).split(sep).join('/'), revision: revisionOf(Buffer.from(text, 'utf8')) };
+    },
+    upgradeGraph: async ({ graph }) => {
+      let migrated: ReturnType<typeof migrateGraph>;
+      try {
+        migrated = migrateGraph(graph);
+      } catch (err) {
+        throw new RequestError(err instanceof MigrationError ? err.message : String(err));
+      }
+      const notes: string[] = [];
+      if (migrated.from !== undefined && migrated.from < GRAPH_VERSION) notes.push(`graph format version ${migrated.from} upgraded to ${GRAPH_VERSION}; saving writes version ${GRAPH_VERSION}`);
+      const v = validateGraph(migrated.doc, this.registry);
+      if (!v.ok) return { graph: migrated.doc, notes };
+      const before = new Map(((migrated.doc as { nodes?: { id: string; typeVersion?: number }[] }).nodes ?? []).map((n) => [n.id, n.typeVersion]));
+      for (const n of v.graph.nodes) {
+        const was = before.get(n.id);
+        if (typeof was === 'number' && was < n.typeVersion) notes.push(`node "${n.id}" (${n.type}) upgraded from version ${was} to ${n.typeVersion}`);
+      }
+      return { graph: notes.length > 0 ? v.graph : migrated.doc, notes };
     },
     graphFromPng: async ({ pngBase64 }) => {
       if (typeof pngBase64 !== 'string' || pngBase64 === '') throw new RequestError('graphFromPng needs the PNG as base64');

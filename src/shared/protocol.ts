@@ -33,6 +33,12 @@ export interface EngineRequests {
     params: { path: string; graph: unknown; baseRevision?: string; overwrite?: boolean };
     result: { path: string; revision: string };
   };
+  /**
+   * An older graph brought up to date, as far as it can be without dropping anything: the file
+   * format (version 0 -> 1) and, when the graph is otherwise valid, each node's params (its
+   * type's `migrate`). `notes` says what changed, for the user.
+   */
+  upgradeGraph: { params: { graph: unknown }; result: { graph: unknown; notes: string[] } };
   /** The graph embedded in a PNG written by Save Image (text chunk "steer_graph"), and the seed used. */
   graphFromPng: { params: { pngBase64: string }; result: { graph: unknown; seed?: string } };
 }

@@ -17,9 +17,12 @@ const catalogue = testRegistry().catalogue();
 
 function engine(): EngineApi {
   return {
-    async request(method) {
+    async request(method, params) {
       if (method === 'catalogue') return catalogue as never;
       if (method === 'validate') return { ok: true, issues: [] } as never;
+      if (method === 'writeGraph') return { path: (params as { path: string }).path, revision: 'r' } as never;
+      if (method === 'listGraphs') return { graphs: [] } as never;
+      if (method === 'upgradeGraph') return { graph: (params as { graph: unknown }).graph, notes: [] } as never;
       throw new Error(`not in this test: ${method}`);
     },
     onEvent: () => () => {},
@@ -100,11 +103,32 @@ describe('editor model', () => {
     s().redo();
     s().redo();
     s().redo();
+    expect(isDirty(s())).toBe(true);
     expect(s().doc!.nodes[0]).toMatchObject({ position: { x: 100, y: 20 }, params: { text: 'a cat' } });
     // A new edit after undo clears the redo stack.
     s().undo();
     s().setParam(id, 'text', 'other');
     expect(s().history.redo).toHaveLength(0);
+  });
+
+  it('knows unsaved changes: clean after a save, dirty after an edit, clean again after undoing it', async () => {
+    const store = await storeWithEmptyDoc();
+    const s = () => store.getState();
+    const id = s().addNode('primitive.text', { x: 0, y: 0 })!;
+    s().setParam(id, 'text', 'a');
+    expect(isDirty(s())).toBe(true);
+    expect(await s().saveAs('mine')).toBe(true);
+    expect(s().selectedPath).toBe('mine.json');
+    expect(s().doc!.meta.name).toBe('mine');
+    expect(isDirty(s())).toBe(false);
+    // Typing on in the same field right after the save is a new step, so undo returns to the saved text.
+    s().setParam(id, 'text', 'ab');
+    expect(isDirty(s())).toBe(true);
+    s().undo();
+    expect(s().doc!.nodes[0]!.params.text).toBe('a');
+    expect(isDirty(s())).toBe(false);
+    s().undo();
+    expect(isDirty(s())).toBe(true);
   });
 
   it('does not merge edits of one field that are far apart in time', () => {
@@ -135,7 +159,7 @@ describe('editor model', () => {
   it('copies nodes with the links between them as graph JSON, and pastes them with fresh ids', async () => {
     const store = await storeWithEmptyDoc();
     const s = () => store.getState();
-    s().openDocument(RUNNABLE_GRAPH, 'parse');
+    await s().openDocument(RUNNABLE_GRAPH, 'parse');
     const text = copySelection(s().doc!, new Set(['text', 'parse']))!;
     expect(JSON.parse(text)).toMatchObject({ format: 'steer-graph', nodes: [{ id: 'text' }, { id: 'parse' }], edges: [{ from: { node: 'text' } }] });
     expect(s().pasteText(text, { x: 1000, y: 500 })).toBe(true);

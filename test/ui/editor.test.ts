@@ -14,7 +14,7 @@ import { EngineHost } from '../../src/engine/host.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { SOCKET_TYPES } from '../../src/shared/sockets.ts';
 import { buildRenderer, launchChromium, openPage, rgb, shot } from './browser-helpers.ts';
-import { tempDir, testRegistry } from './helpers.ts';
+import { ROOT, tempDir, testRegistry } from './helpers.ts';
 
 const tmp = tempDir('editor');
 const staticDir = path.join(tmp.dir, 'renderer');
@@ -387,6 +387,15 @@ describe('the editor in Chromium', () => {
     await dropFile(page, 'plain.png', 'image/png', stripped);
     await expect.poll(() => page.locator('[data-testid=file-error]').textContent()).toContain('has no graph in it');
     expect(await page.locator('.react-flow__node').count()).toBe(8);
+
+    // A .json graph in the old format (version 0) opens upgraded, and says so.
+    page.once('dialog', (d) => void d.accept());
+    const v0 = readFileSync(path.join(ROOT, 'test/fixtures/graphs/v0-parse.json')).toString('base64');
+    await dropFile(page, 'v0-parse.json', 'application/json', v0);
+    await expect.poll(() => page.locator('[data-testid=notice]').textContent()).toContain('graph format version 0 upgraded to 1');
+    await expect.poll(() => page.locator('.react-flow__node').count()).toBe(2);
+    expect(await page.locator('.react-flow__edge').count()).toBe(1);
+    expect(await node('txt').getByRole('textbox', { name: 'Text' }).inputValue()).toBe('a dog left of a cat');
     expect(problems).toEqual([]);
   });
 });

@@ -7,7 +7,7 @@ import { startServer, type RunningServer } from '../../src/server/index.ts';
 import type { EngineEvent } from '../../src/shared/events.ts';
 import type { Catalogue } from '../../src/shared/catalogue.ts';
 import type { ServerMessage } from '../../src/shared/protocol.ts';
-import { makeHost, MISSING_TYPE_GRAPH, RUNNABLE_GRAPH, tempDir, writeGraphs } from './helpers.ts';
+import { makeHost, MISSING_TYPE_GRAPH, ROOT, RUNNABLE_GRAPH, tempDir, writeGraphs } from './helpers.ts';
 
 const tmp = tempDir('server');
 const graphsDir = path.join(tmp.dir, 'graphs');
@@ -229,6 +229,10 @@ describe('steer serve: server', () => {
     expect(existsSync(path.join(tmp.dir, 'escape.json'))).toBe(false);
     const broken = await call('writeGraph', { path: 'broken.json', graph: { format: 'steer-graph', version: 1, nodes: [{ id: 'a' }], edges: [] } });
     expect(broken).toMatchObject({ ok: false, error: { message: expect.stringContaining('$.nodes[0]') } });
+    const v0 = JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/graphs/v0-parse.json'), 'utf8'));
+    const up = await call('upgradeGraph', { graph: v0 });
+    expect(up).toMatchObject({ ok: true, result: { notes: [expect.stringContaining('version 0 upgraded to 1')], graph: { version: 1, nodes: [{ id: 'txt' }, { id: 'p' }] } } });
+    expect((await call('upgradeGraph', { graph: RUNNABLE_GRAPH })).result).toEqual({ graph: RUNNABLE_GRAPH, notes: [] });
     const png = await call('graphFromPng', { pngBase64: Buffer.from('not a png').toString('base64') });
     expect(png).toMatchObject({ ok: false, error: { message: expect.stringContaining('not a PNG') } });
     c.close();

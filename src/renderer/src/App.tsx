@@ -4,7 +4,8 @@ import { HelpSheet, SaveAsDialog } from './components/Dialogs.tsx';
 import { GraphCanvas } from './components/GraphCanvas.tsx';
 import { RunPanel } from './components/RunPanel.tsx';
 import { Shortcuts } from './components/Shortcuts.tsx';
-import { confirmDiscard, Sidebar } from './components/Sidebar.tsx';
+import { confirmDiscard } from './components/confirm.ts';
+import { Sidebar } from './components/Sidebar.tsx';
 import { isDirty } from './store.ts';
 import { useStudio, useStudioStore } from './studio-context.tsx';
 

@@ -15,7 +15,7 @@ import { EngineRequestError, type ConnectionState } from './engine-client.ts';
 import { copySelection, preparePaste } from './editor/clipboard.ts';
 import { checkLink, type LinkEnds } from './editor/connect.ts';
 import { catalogueIndex, docFromJson, emptyDoc, newNode, UNTITLED, uniqueId, type EditorDoc } from './editor/doc.ts';
-import { emptyHistory, recordEdit, redo, undo, type History } from './editor/history.ts';
+import { emptyHistory, recordEdit, redo, undo, type History, type HistoryEntry } from './editor/history.ts';
 
 export type NodeStatus = 'pending' | 'running' | 'cached' | 'finished' | 'failed';
 export type RunStatus = 'starting' | 'running' | 'finished' | 'failed' | 'cancelled';
@@ -70,8 +70,11 @@ export interface StudioState {
   selectedPath: string | null;
   revision?: string;
   doc: EditorDoc | null;
-  /** The document as last saved or opened: `doc !== savedDoc` means unsaved changes. */
-  savedDoc: EditorDoc | null;
+  /**
+   * The top of the undo stack when the document was last saved or opened (null: the empty
+   * stack). Unsaved changes means the top is another entry; undoing back to it is clean again.
+   */
+  savedMark: HistoryEntry | null;
   history: History;
   /** Bumped whenever a different document is opened (the canvas fits it to view). */
   openCount: number;
@@ -96,7 +99,7 @@ export interface StudioState {
   loadGraphList(): Promise<void>;
   openGraph(path: string): Promise<void>;
   /** Open a document that is not (yet) a file in the graphs folder: new, dropped, pasted. */
-  openDocument(json: unknown, name: string, notice?: string): void;
+  openDocument(json: unknown, name: string, notice?: string): Promise<void>;
   newGraph(): void;
   edit(recipe: (doc: Draft<EditorDoc>) => void, group?: string): boolean;
   undo(): void;
@@ -120,6 +123,7 @@ export interface StudioState {
   setHelp(open: boolean): void;
   setSaveAs(open: boolean): void;
   dismissFileError(): void;
+  reportFileError(message: string): void;
   startRun(targets?: string[]): Promise<void>;
   cancelRun(): Promise<void>;
   applyEvent(event: EngineEvent): void;
@@ -154,7 +158,8 @@ export function createStudioStore(engine: EngineApi): StudioStore {
       const replaceDoc = (doc: EditorDoc, fields: { path: string | null; revision?: string; problems: string[]; notice?: string }) => {
         set((s) => {
           s.doc = castDraft(doc);
-          s.savedDoc = fields.path === null ? null : castDraft(doc);
+          // Opened as it is: nothing to lose yet (a dropped PNG or file still holds it).
+          s.savedMark = null;
           s.selectedPath = fields.path;
           s.revision = fields.revision;
           s.docProblems = fields.problems;
@@ -176,18 +181,35 @@ export function createStudioStore(engine: EngineApi): StudioStore {
         get().validateSoon();
       };
 
+      /** Older files come up to date (the engine's migrations); what changed is told, nothing is dropped. */
+      const upgrade = async (json: unknown): Promise<{ graph: unknown; notes: string[] }> => {
+        try {
+          return await engine.request('upgradeGraph', { graph: json });
+        } catch (err) {
+          return { graph: json, notes: [`could not upgrade it: ${message(err)}`] };
+        }
+      };
+      const joinNotes = (...parts: (string | undefined)[]) => parts.filter(Boolean).join('; ') || undefined;
+
       const writeAs = async (path: string, baseRevision: string | undefined, overwrite: boolean): Promise<boolean> => {
         const before = get().doc;
         if (!before) return false;
         // A new graph is named after the file it is first saved as.
         const doc = before.meta.name === UNTITLED ? produce(before, (d) => void (d.meta.name = graphName(path))) : before;
+        const mark = get().history.undo.at(-1) ?? null;
         try {
           const r = await engine.request('writeGraph', { path, graph: doc, ...(baseRevision ? { baseRevision } : {}), ...(overwrite ? { overwrite } : {}) });
           set((s) => {
             s.selectedPath = r.path;
             s.revision = r.revision;
             if (doc !== before && get().doc === before) s.doc = castDraft(doc);
-            s.savedDoc = castDraft(doc);
+            // Typing on after a save starts a new undo step, so undo can come back to what was saved.
+            const undoStack = s.history.undo;
+            if (mark && get().history.undo.at(-1) === mark) {
+              const closed = { ...mark, group: undefined };
+              undoStack[undoStack.length - 1] = castDraft(closed);
+              s.savedMark = castDraft(closed);
+            } else s.savedMark = castDraft(mark);
             s.fileError = undefined;
             s.saveAsOpen = false;
             s.notice = `saved ${r.path}`;
@@ -210,7 +232,7 @@ export function createStudioStore(engine: EngineApi): StudioStore {
         graphs: [],
         selectedPath: null,
         doc: null,
-        savedDoc: null,
+        savedMark: null,
         history: emptyHistory(),
         openCount: 0,
         docProblems: [],
@@ -272,13 +294,15 @@ export function createStudioStore(engine: EngineApi): StudioStore {
             });
             return;
           }
-          const { doc, problems } = docFromJson(result.graph, get().catalogue, graphName(path));
-          replaceDoc(doc, { path, revision: result.revision, problems });
+          const up = await upgrade(result.graph);
+          const { doc, problems } = docFromJson(up.graph, get().catalogue, graphName(path));
+          replaceDoc(doc, { path, revision: result.revision, problems, notice: joinNotes(...up.notes) });
         },
 
-        openDocument(json, name, notice) {
-          const { doc, problems } = docFromJson(json, get().catalogue, name);
-          replaceDoc(doc, { path: null, problems, notice });
+        async openDocument(json, name, notice) {
+          const up = await upgrade(json);
+          const { doc, problems } = docFromJson(up.graph, get().catalogue, name);
+          replaceDoc(doc, { path: null, problems, notice: joinNotes(notice, ...up.notes) });
         },
 
         newGraph() {
@@ -472,7 +496,7 @@ export function createStudioStore(engine: EngineApi): StudioStore {
         async openFromPng(pngBase64, name) {
           try {
             const { graph, seed } = await engine.request('graphFromPng', { pngBase64 });
-            get().openDocument(graph, name, `opened the graph embedded in ${name}${seed !== undefined ? ` (seed used: ${seed})` : ''}`);
+            await get().openDocument(graph, name, `opened the graph embedded in ${name}${seed !== undefined ? ` (seed used: ${seed})` : ''}`);
           } catch (err) {
             set((s) => {
               s.fileError = { message: `${name}: ${message(err)}` };
@@ -518,6 +542,12 @@ export function createStudioStore(engine: EngineApi): StudioStore {
           set((s) => {
             s.saveAsOpen = open;
             if (open) s.fileError = undefined;
+          });
+        },
+
+        reportFileError(text) {
+          set((s) => {
+            s.fileError = { message: text };
           });
         },
 
@@ -644,6 +674,6 @@ export function graphName(path: string): string {
 }
 
 /** Whether the open document has changes that are not saved. */
-export function isDirty(s: Pick<StudioState, 'doc' | 'savedDoc'>): boolean {
-  return s.doc !== null && s.doc !== s.savedDoc && (s.savedDoc !== null || s.doc.nodes.length > 0);
+export function isDirty(s: Pick<StudioState, 'doc' | 'history' | 'savedMark'>): boolean {
+  return s.doc !== null && (s.history.undo.at(-1) ?? null) !== s.savedMark;
 }

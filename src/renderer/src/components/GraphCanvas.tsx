@@ -28,6 +28,7 @@ import { checkLink, socketOf } from '../editor/connect.ts';
 import { FlowCache, type StudioFlowEdge, type StudioFlowNode } from '../editor/flow.ts';
 import type { StudioState } from '../store.ts';
 import { useStudio, useStudioStore } from '../studio-context.tsx';
+import { confirmDiscard } from './confirm.ts';
 import { StudioNode } from './StudioNode.tsx';
 
 const nodeTypes: NodeTypes = { studio: StudioNode };
@@ -252,7 +253,7 @@ export function GraphCanvas() {
       const file = e.dataTransfer.files[0];
       if (file) {
         e.preventDefault();
-        void openDroppedFile(store.getState(), file);
+        if (confirmDiscard(store.getState())) void openDroppedFile(store.getState(), file);
       }
     },
     [store, screenToFlowPosition],
@@ -308,8 +309,8 @@ export async function openDroppedFile(s: StudioState, file: File): Promise<void>
   try {
     json = JSON.parse(await file.text());
   } catch (err) {
-    s.openDocument(null, name, `${file.name} is not JSON: ${(err as Error).message}`);
+    s.reportFileError(`${file.name} is not JSON: ${(err as Error).message}`);
     return;
   }
-  s.openDocument(json, name, `opened ${file.name} (not saved in the graphs folder yet)`);
+  await s.openDocument(json, name, `opened ${file.name} (not saved in the graphs folder yet)`);
 }

@@ -5,15 +5,10 @@
  */
 import { useReactFlow } from '@xyflow/react';
 import { useMemo, useState, type DragEvent } from 'react';
-import { isDirty, type StudioState } from '../store.ts';
 import { useStudio, useStudioStore } from '../studio-context.tsx';
 import { searchEntries, searchNodes } from './AddNodeMenu.tsx';
+import { confirmDiscard } from './confirm.ts';
 import { NODE_TYPE_MIME } from './GraphCanvas.tsx';
-
-/** True when there is nothing unsaved to lose, or the user agreed to lose it. */
-export function confirmDiscard(s: StudioState): boolean {
-  return !isDirty(s) || window.confirm(`Discard the unsaved changes to "${s.doc?.meta.name ?? 'this graph'}"?`);
-}
 
 function GraphList() {
   const graphs = useStudio((s) => s.graphs);

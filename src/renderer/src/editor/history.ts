@@ -60,7 +60,8 @@ export function undo<T>(doc: T, history: History): { doc: T; history: History } 
 export function redo<T>(doc: T, history: History): { doc: T; history: History } | undefined {
   const entry = history.redo.at(-1);
   if (!entry) return undefined;
-  // A redone entry never merges with the next edit.
-  const again = { ...entry, group: undefined };
+  // A redone entry never merges with the next edit (kept as it is when it had no group, so a
+  // saved point stays recognisable).
+  const again = entry.group === undefined ? entry : { ...entry, group: undefined };
   return { doc: applyPatches(doc as object, entry.patches) as T, history: { undo: [...history.undo, again], redo: history.redo.slice(0, -1) } };
 }

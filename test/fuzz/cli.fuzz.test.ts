@@ -31,6 +31,32 @@ const fileText = fc.oneof(
   fc.string(),
 );
 
+/** Flag values: numbers at and past the edges, and junk. */
+const flagValue = fc.oneof(
+  fc.constantFrom('0', '1', '-1', '999', '1000', '1001', '1e3', '0x10', 'NaN', 'Infinity', '', ' ', 'abc', '18446744073709551616', '7.5', '1.5', 'ddim', 'euler'),
+  fc.integer({ min: -5, max: 2000 }).map(String),
+  fc.string({ maxLength: 6 }),
+);
+
+/**
+ * Long commands with random flag values, pointed at a model folder or output that cannot work, so
+ * every case ends before any model loads: exit 2 with a message that names a flag the user typed.
+ */
+const longCommand = fc.oneof(
+  fc.record({ steps: flagValue, cfg: flagValue, seed: flagValue, scheduler: flagValue }).map((f) => ({
+    args: ['generate', 'a red circle', '--steps', f.steps, '--cfg', f.cfg, '--seed', f.seed, '--scheduler', f.scheduler, '--model', '/no/such/model', '--out', join(dir, 'g.png')],
+    flags: ['--steps', '--cfg', '--seed', '--scheduler', '--model'],
+  })),
+  fc.record({ seeds: flagValue, count: flagValue, steps: flagValue, cfg: flagValue, scheduler: flagValue }).map((f) => ({
+    args: ['eval', 'objects', '--seeds', f.seeds, '--count', f.count, '--steps', f.steps, '--cfg', f.cfg, '--scheduler', f.scheduler, '--model', '/no/such/model', '--out', join(dir, 'eval')],
+    flags: ['--seeds', '--count', '--steps', '--cfg', '--scheduler', '--model'],
+  })),
+  fc.record({ steps: flagValue, batch: flagValue, lr: flagValue, until: flagValue }).map((f) => ({
+    args: ['train', 'shape-world', '--stage', 'vae', '--steps', f.steps, '--batch', f.batch, '--lr', f.lr, '--until', f.until, '--out', 'README.md/run'],
+    flags: ['--steps', '--batch', '--lr', '--until', '--out', 'README.md'],
+  })),
+);
+
 describe('fuzz: CLI', () => {
   afterAll(() => console.log(`fuzz CLI: ${counts.cases} cases over ${counts.properties} properties`));
 
@@ -61,6 +87,32 @@ describe('fuzz: CLI', () => {
       .map(([sets, targets, extra]) => ['run', 'graphs/parse-relations.json', '--out', join(dir, 'out'), ...sets.flatMap((s) => ['--set', s]), ...targets.flatMap((t) => ['--target', t]), ...extra]),
     fc.array(fc.string(), { maxLength: 4 }),
   );
+
+  it('long commands with bad flag values stop before loading anything, naming a flag', async () => {
+    let written = '';
+    const capture = (t: string | Uint8Array) => {
+      written += String(t);
+      return true;
+    };
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+    try {
+      await fuzz(
+        longCommand,
+        async ({ args, flags }) => {
+          written = '';
+          const code = await main([...args]);
+          expect(code, written).toBe(2);
+          expect(flags.some((f) => written.includes(f)), written).toBe(true);
+          expect(written).not.toMatch(/\$\.nodes|--set (sample|noise|model)\.|\n\s+at .*\.ts:\d+|undefined undefined/);
+        },
+        { ci: 600 },
+      );
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+  }, FUZZ_TIMEOUT);
 
   it('main(argv) returns an exit code and never throws', async () => {
     let written = '';

@@ -200,6 +200,8 @@ describe('the editor in Chromium', () => {
     await page.locator('[data-testid=run-status][data-status=finished]').waitFor({ timeout: 60_000 });
     for (const id of Object.values(ids)) expect(await node(id).getAttribute('data-status')).toMatch(/^(finished|cached)$/);
     expect(await node(ids.save).locator('[data-testid=node-status]').textContent()).toBe('done');
+    // The seed widget shows the seed the run used.
+    expect(await node(ids.noise).locator('[data-testid=seed-used]').textContent()).toBe('seed used: 7');
     const preview = node(ids.save).locator('[data-testid=node-preview]');
     await preview.waitFor();
     expect(await preview.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
@@ -396,6 +398,26 @@ describe('the editor in Chromium', () => {
     await expect.poll(() => page.locator('.react-flow__node').count()).toBe(2);
     expect(await page.locator('.react-flow__edge').count()).toBe(1);
     expect(await node('txt').getByRole('textbox', { name: 'Text' }).inputValue()).toBe('a dog left of a cat');
+    expect(problems).toEqual([]);
+  });
+
+  it('keeps unsaved work through a reload and offers it back', async () => {
+    const canvas = (await page.locator('[data-testid=canvas]').boundingBox())!;
+    await page.mouse.dblclick(canvas.x + canvas.width / 2, canvas.y + 12);
+    await page.getByRole('searchbox', { name: 'Add node' }).fill('sampler');
+    await page.getByRole('searchbox', { name: 'Add node' }).press('Enter');
+    await page.locator('[data-testid=dirty]').waitFor();
+    const before = await canvasSummary();
+    await page.waitForTimeout(1300); // the autosave writes a moment after edits settle
+    await page.reload(); // (Playwright accepts the beforeunload prompt of a reload itself)
+    const banner = page.locator('[data-testid=recovery]');
+    await banner.waitFor();
+    expect(await banner.textContent()).toContain(`(${before.nodes.length} nodes)`);
+    await banner.getByRole('button', { name: 'Restore' }).click();
+    await expect.poll(canvasSummary).toEqual(before);
+    expect(await page.locator('[data-testid=dirty]').count()).toBe(1);
+    expect(await page.locator('[data-testid=notice]').textContent()).toContain('restored unsaved work');
+    await page.screenshot({ path: shot('editor-restored.png') });
     expect(problems).toEqual([]);
   });
 });

@@ -92,6 +92,9 @@ function Banners() {
   const notice = useStudio((s) => s.notice);
   const saveAs = useStudio((s) => s.saveAs);
   const dismiss = useStudio((s) => s.dismissFileError);
+  const recovery = useStudio((s) => s.recovery);
+  const restore = useStudio((s) => s.restoreRecovery);
+  const setRecovery = useStudio((s) => s.setRecovery);
   const errors = [connectionError, catalogueError && `could not load the node catalogue: ${catalogueError}`, loadError && `Could not open the graph: ${loadError}`].filter(Boolean);
   return (
     <>
@@ -110,6 +113,19 @@ function Banners() {
           )}
           <button onClick={dismiss} aria-label="Dismiss">
             ✕
+          </button>
+        </div>
+      )}
+      {recovery && (
+        <div className="flex items-center gap-2 border-b border-amber-900 bg-amber-950 px-3 py-1 text-xs text-amber-100" role="alert" data-testid="recovery">
+          <span className="flex-1">
+            Unsaved work on &quot;{recovery.name}&quot; from {new Date(recovery.time).toLocaleString()} was left behind ({recovery.doc.nodes.length} nodes).
+          </span>
+          <button className="rounded bg-amber-700 px-2 py-0.5 text-white" onClick={() => void restore()}>
+            Restore
+          </button>
+          <button className="rounded px-2 py-0.5 hover:bg-amber-900" onClick={() => setRecovery(null)}>
+            Discard
           </button>
         </div>
       )}

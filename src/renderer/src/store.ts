@@ -93,6 +93,8 @@ export interface StudioState {
   addMenu: AddMenuState | null;
   helpOpen: boolean;
   saveAsOpen: boolean;
+  /** Unsaved work a previous tab left behind (autosave.ts), offered back. */
+  recovery: { key: string; name: string; path: string | null; time: number; doc: EditorDoc } | null;
 
   setConnection(state: ConnectionState, reason?: string): void;
   loadCatalogue(): Promise<void>;
@@ -123,6 +125,8 @@ export interface StudioState {
   setHelp(open: boolean): void;
   setSaveAs(open: boolean): void;
   dismissFileError(): void;
+  setRecovery(r: StudioState['recovery']): void;
+  restoreRecovery(): Promise<void>;
   reportFileError(message: string): void;
   startRun(targets?: string[]): Promise<void>;
   cancelRun(): Promise<void>;
@@ -131,6 +135,8 @@ export interface StudioState {
 
 export type StudioStore = StoreApi<StudioState>;
 
+/** A saved mark no undo stack holds: the document has never been saved as it is. */
+const NEVER_SAVED: HistoryEntry = { patches: [], inverse: [], time: 0 };
 const MAX_PREVIEWS_PER_NODE = 6;
 const MAX_LOG_LINES = 500;
 const VALIDATE_DELAY_MS = 400;
@@ -247,6 +253,7 @@ export function createStudioStore(engine: EngineApi): StudioStore {
         addMenu: null,
         helpOpen: false,
         saveAsOpen: false,
+        recovery: null,
 
         setConnection(state, reason) {
           set((s) => {
@@ -542,6 +549,26 @@ export function createStudioStore(engine: EngineApi): StudioStore {
           set((s) => {
             s.saveAsOpen = open;
             if (open) s.fileError = undefined;
+          });
+        },
+
+        setRecovery(r) {
+          set((s) => {
+            s.recovery = castDraft(r);
+          });
+        },
+
+        async restoreRecovery() {
+          const r = get().recovery;
+          if (!r) return;
+          set((s) => {
+            s.recovery = null;
+          });
+          const at = new Date(r.time).toLocaleTimeString();
+          await get().openDocument(r.doc, r.name, `restored unsaved work on "${r.name}" from ${at}${r.path ? ` (it was ${r.path})` : ''}: save it to keep it`);
+          // The restored copy is this tab's unsaved work now (the autosave keeps it from here).
+          set((s) => {
+            s.savedMark = castDraft(NEVER_SAVED);
           });
         },
 

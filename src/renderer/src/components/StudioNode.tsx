@@ -45,6 +45,15 @@ function SocketRow({ socket, side, color }: { socket: SocketView; side: 'in' | '
   );
 }
 
+/** The seed a run actually used, as its outputs report it ("latent 1x4x16x16 (seed 7)"). */
+function seedFromOutputs(outputs: Record<string, { summary: string }> | undefined): number | undefined {
+  for (const o of Object.values(outputs ?? {})) {
+    const m = /\(seed (\d+)\)/.exec(o.summary);
+    if (m) return Number(m[1]);
+  }
+  return undefined;
+}
+
 function withExtra(declared: readonly SocketSpec[], extra: string): SocketView[] {
   const list: SocketView[] = [...declared];
   for (const id of extra ? extra.split(',') : []) list.push({ id, label: id });
@@ -65,6 +74,8 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
   const inputs = withExtra(info?.inputs ?? [], data.extraIn);
   const outputs = withExtra(info?.outputs ?? [], data.extraOut);
   const extraParams = Object.keys(node.params).filter((k) => !info?.params[k]);
+  const seedKey = info && Object.keys(info.params).find((k) => info.params[k]!.kind === 'seed');
+  const seedUsed = seedKey ? seedFromOutputs(run?.outputs) : undefined;
   return (
     <div
       className={`studio-node relative w-[260px] rounded-md border ${missing ? 'bg-red-950/80' : 'border-neutral-700 bg-neutral-900'} ${status ? `ring-2 ${status.ring}` : ''} ${selected ? 'outline-2 outline-offset-2 outline-amber-300' : ''}`}
@@ -117,6 +128,18 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
             Object.entries(info.params).map(([key, ui]) => (
               <ParamField key={key} nodeId={id} paramKey={key} ui={ui} value={node.params[key] ?? ui.default} onChange={setParam} />
             ))}
+          {seedKey && seedUsed !== undefined && (
+            <div className="flex items-center gap-2 px-3 text-[11px] text-neutral-400" data-testid="seed-used">
+              <span>
+                seed used: <span className="font-mono text-neutral-200">{seedUsed}</span>
+              </span>
+              {node.params[seedKey] !== seedUsed && (
+                <button type="button" className="text-amber-300 underline" onClick={() => setParam(id, seedKey, seedUsed)}>
+                  keep it
+                </button>
+              )}
+            </div>
+          )}
           {extraParams.map((key) => (
             <div key={key} className="flex justify-between gap-2 px-3 text-[11px]" data-testid={`param-${key}`}>
               <span className="text-neutral-400">{key}</span>

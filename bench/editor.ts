@@ -122,10 +122,10 @@ async function main(): Promise<void> {
       // tsx (esbuild keepNames) wraps the functions passed to page.evaluate in __name(...).
       await page.addInitScript('globalThis.__name = (f) => f');
       await page.goto(server.url);
-      await page.locator('[data-testid=graph-list] button', { hasText: 'small' }).click();
+      await page.locator('[data-testid=graph-list] [data-graph]', { hasText: 'small' }).click();
       await page.locator('[data-testid=flow][data-fitted=true]').waitFor();
       const t0 = Date.now();
-      await page.locator('[data-testid=graph-list] button', { hasText: 'bench' }).click();
+      await page.locator('[data-testid=graph-list] [data-graph]', { hasText: 'bench' }).click();
       await page.locator('[data-testid=graph-path]', { hasText: 'bench.json' }).waitFor({ timeout: 60_000 });
       await page.locator('[data-testid=flow][data-fitted=true]').waitFor({ timeout: 60_000 });
       await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));

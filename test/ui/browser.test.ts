@@ -61,7 +61,7 @@ describe('browser mode in Chromium', () => {
     const { page, problems } = await openPage(server.url);
     await page.locator('[data-testid=connection][data-state=open]').waitFor();
     await expect.poll(() => page.locator('[data-testid=catalogue-count]').textContent()).toMatch(/^\d+ node types$/);
-    const list = page.locator('[data-testid=graph-list] button');
+    const list = page.locator('[data-testid=graph-list] [data-graph]');
     await expect.poll(() => list.allTextContents()).toEqual(['missing', 'parse', 'zz-big']);
 
     await list.filter({ hasText: 'missing' }).click();
@@ -105,7 +105,7 @@ describe('browser mode in Chromium', () => {
 
   it('runs a graph: node status and the table preview arrive from engine events', async () => {
     const { page, problems } = await openPage(server.url);
-    await page.locator('[data-testid=graph-list] button', { hasText: 'parse' }).click();
+    await page.locator('[data-testid=graph-list] [data-graph]', { hasText: 'parse' }).click();
     await page.locator('[data-testid=node-parse]').waitFor();
     expect(await page.locator('[data-testid=node-text] [data-testid=node-title]').textContent()).toBe('Prompt text');
     expect(await page.locator('[data-testid=node-parse] [data-testid=node-title]').textContent()).toBe('Prompt Parse');
@@ -149,7 +149,7 @@ describe('browser mode in Chromium', () => {
     try {
       await page.locator('[data-testid=connection][data-state=open]').waitFor({ timeout: 15_000 });
       await page.locator('[data-testid=catalogue-count]', { hasText: /^\d+ node types$/ }).waitFor();
-      await expect.poll(() => page.locator('[data-testid=graph-list] button').count()).toBe(3);
+      await expect.poll(() => page.locator('[data-testid=graph-list] [data-graph]').count()).toBe(3);
       expect(problems.filter((p) => !p.includes('WebSocket'))).toEqual([]);
     } finally {
       await page.close();
@@ -159,7 +159,7 @@ describe('browser mode in Chromium', () => {
 
   it('fits the view to the graph just opened (not the previous one) and draws every node in the minimap', async () => {
     const { page, problems } = await openPage(server.url);
-    const list = page.locator('[data-testid=graph-list] button');
+    const list = page.locator('[data-testid=graph-list] [data-graph]');
     await list.filter({ hasText: 'parse' }).click();
     await page.locator('[data-testid=node-parse]').waitFor();
     await list.filter({ hasText: 'zz-big' }).click();
@@ -193,7 +193,7 @@ describe('browser mode in Chromium', () => {
     const repoServer = await startServer({ graphsDir: repoGraphs, staticDir, engine: repoHost });
     try {
       const { page, problems } = await open(browser, repoServer.url);
-      const list = page.locator('[data-testid=graph-list] button');
+      const list = page.locator('[data-testid=graph-list] [data-graph]');
       await expect.poll(() => list.count()).toBe(files.length);
       for (let i = 0; i < files.length; i++) {
         await list.nth(i).click();

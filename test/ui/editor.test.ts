@@ -240,7 +240,7 @@ describe('the editor in Chromium', () => {
 
     await page.reload();
     await page.locator('[data-testid=connection][data-state=open]').waitFor();
-    await page.locator('[data-testid=graph-list] button', { hasText: 'built' }).first().click();
+    await page.locator('[data-testid=graph-list] [data-graph]', { hasText: 'built' }).first().click();
     await expect.poll(() => page.locator('[data-testid=graph-path]').textContent()).toBe('built.json');
     await expect.poll(canvasSummary).toEqual(before);
     expect(await node(ids.sample).getByRole('spinbutton', { name: 'Steps' }).inputValue()).toBe('8');
@@ -342,9 +342,29 @@ describe('the editor in Chromium', () => {
     await search.fill('');
   });
 
+  it('runs only what the selected node needs, and starts a new graph from a file as a template', async () => {
+    // (The unwired Save Image dropped from the library would fail validation of the whole graph.)
+    await node('save2').locator('[data-testid=node-title]').click();
+    await page.keyboard.press('Delete');
+    await expect.poll(() => node('save2').count()).toBe(0);
+    await node(ids.parse).locator('[data-testid=node-title]').click();
+    await page.locator('[data-testid=run-selected]').click();
+    await page.locator('[data-testid=run-status][data-status=finished]').waitFor({ timeout: 30_000 });
+    await expect.poll(() => node(ids.parse).getAttribute('data-status')).toMatch(/^(finished|cached)$/);
+    expect(await node(ids.sample).getAttribute('data-status')).toBe('idle');
+
+    page.once('dialog', (d) => void d.accept().catch(() => {}));
+    await page.locator('[data-testid=graph-list] li', { hasText: 'built' }).first().hover();
+    await page.getByRole('button', { name: 'New graph from built' }).click();
+    await expect.poll(() => page.locator('[data-testid=graph-name]').textContent()).toBe('built copy');
+    expect(await page.locator('[data-testid=graph-path]').textContent()).toBe('(not saved)');
+    expect((await canvasSummary()).nodes).toHaveLength(8);
+  });
+
   it('cancels a long run at once, and asks before closing a tab with unsaved work', async () => {
-    page.once('dialog', (d) => void d.accept());
-    await page.locator('[data-testid=graph-list] button', { hasText: 'built' }).first().click();
+    page.once('dialog', (d) => void d.accept().catch(() => {}));
+    await page.locator('[data-testid=graph-list] [data-graph]', { hasText: 'built' }).first().click();
+    await page.locator('[data-testid=graph-path]', { hasText: 'built.json' }).waitFor();
     await page.locator('[data-testid=flow][data-fitted=true]').waitFor();
     const steps = node(ids.sample).getByRole('spinbutton', { name: 'Steps' });
     await steps.fill('1000');
@@ -371,7 +391,7 @@ describe('the editor in Chromium', () => {
   });
 
   it('opens the graph embedded in a PNG the run made, dropped on the canvas', async () => {
-    page.once('dialog', (d) => void d.accept());
+    page.once('dialog', (d) => void d.accept().catch(() => {}));
     await page.locator('header').getByRole('button', { name: 'New' }).click();
     await expect.poll(() => page.locator('.react-flow__node').count()).toBe(0);
     const png = readFileSync(path.join(outputDir, 'built_00001.png')).toString('base64');
@@ -391,7 +411,7 @@ describe('the editor in Chromium', () => {
     expect(await page.locator('.react-flow__node').count()).toBe(8);
 
     // A .json graph in the old format (version 0) opens upgraded, and says so.
-    page.once('dialog', (d) => void d.accept());
+    page.once('dialog', (d) => void d.accept().catch(() => {}));
     const v0 = readFileSync(path.join(ROOT, 'test/fixtures/graphs/v0-parse.json')).toString('base64');
     await dropFile(page, 'v0-parse.json', 'application/json', v0);
     await expect.poll(() => page.locator('[data-testid=notice]').textContent()).toContain('graph format version 0 upgraded to 1');

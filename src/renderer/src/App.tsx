@@ -21,6 +21,7 @@ function Toolbar() {
   const connection = useStudio((s) => s.connection);
   const run = useStudio((s) => s.run);
   const hasDoc = useStudio((s) => s.doc !== null && s.doc.nodes.length > 0);
+  const selected = useStudio((s) => s.selectedNodeIds.length);
   const busy = run?.status === 'starting' || run?.status === 'running';
   const s = () => store.getState();
   return (
@@ -69,6 +70,18 @@ function Toolbar() {
           Cancel
         </button>
       ) : (
+        <>
+          {selected > 0 && (
+            <button
+              className="mr-1 rounded border border-emerald-700 px-2 py-1 text-xs text-emerald-200 hover:bg-emerald-900 disabled:opacity-40"
+              disabled={connection !== 'open'}
+              onClick={() => void s().startRun(s().selectedNodeIds)}
+              title="Ctrl+Shift+Enter: run only what the selected nodes need"
+              data-testid="run-selected"
+            >
+              Run to selected
+            </button>
+          )}
         <button
           className="rounded bg-emerald-700 px-3 py-1 text-sm text-white hover:bg-emerald-600 disabled:opacity-40"
           disabled={!hasDoc || connection !== 'open'}
@@ -78,6 +91,7 @@ function Toolbar() {
         >
           Run
         </button>
+        </>
       )}
     </header>
   );

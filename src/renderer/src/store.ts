@@ -103,6 +103,8 @@ export interface StudioState {
   /** Open a document that is not (yet) a file in the graphs folder: new, dropped, pasted. */
   openDocument(json: unknown, name: string, notice?: string): Promise<void>;
   newGraph(): void;
+  /** A new, unsaved graph that starts as a copy of a file in the graphs folder (a template). */
+  newFrom(path: string): Promise<void>;
   edit(recipe: (doc: Draft<EditorDoc>) => void, group?: string): boolean;
   undo(): void;
   redo(): void;
@@ -310,6 +312,23 @@ export function createStudioStore(engine: EngineApi): StudioStore {
           const up = await upgrade(json);
           const { doc, problems } = docFromJson(up.graph, get().catalogue, name);
           replaceDoc(doc, { path: null, problems, notice: joinNotes(notice, ...up.notes) });
+        },
+
+        async newFrom(path) {
+          let graph: unknown;
+          try {
+            graph = (await engine.request('readGraph', { path })).graph;
+          } catch (err) {
+            set((s) => {
+              s.loadError = message(err);
+            });
+            return;
+          }
+          const name = `${graphName(path)} copy`;
+          await get().openDocument(graph, name, `new graph from ${path}: Save as to keep it`);
+          set((s) => {
+            if (s.doc) s.doc.meta.name = name;
+          });
         },
 
         newGraph() {

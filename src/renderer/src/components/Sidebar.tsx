@@ -28,15 +28,26 @@ function GraphList() {
       {!graphsError && graphs.length === 0 && <p className="px-3 text-xs text-neutral-500">No graphs in the graphs folder.</p>}
       <ul className="min-h-0 flex-1 overflow-auto" data-testid="graph-list">
         {graphs.map((g) => (
-          <li key={g.path}>
+          <li key={g.path} className={`group flex items-center ${g.path === selectedPath ? 'bg-amber-500/20 text-amber-200' : 'text-neutral-300 hover:bg-neutral-800'}`}>
             <button
-              className={`w-full truncate px-3 py-1 text-left text-sm ${g.path === selectedPath ? 'bg-amber-500/20 text-amber-200' : 'text-neutral-300 hover:bg-neutral-800'}`}
+              className="min-w-0 flex-1 truncate px-3 py-1 text-left text-sm"
               onClick={() => {
                 if (confirmDiscard(store.getState())) void store.getState().openGraph(g.path);
               }}
               title={g.path}
+              data-graph={g.path}
             >
               {g.name}
+            </button>
+            <button
+              className="px-2 text-xs text-neutral-500 opacity-0 group-hover:opacity-100 hover:text-neutral-100 focus:opacity-100"
+              aria-label={`New graph from ${g.name}`}
+              title="New graph from this one (a template: the file stays as it is)"
+              onClick={() => {
+                if (confirmDiscard(store.getState())) void store.getState().newFrom(g.path);
+              }}
+            >
+              ⧉
             </button>
           </li>
         ))}

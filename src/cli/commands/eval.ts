@@ -77,7 +77,18 @@ export function register(program: Command): void {
       const tty = process.stderr.isTTY === true;
       const write = async (partial: boolean) => {
         const seconds = (performance.now() - t0) / 1000;
-        const result = { date: new Date().toISOString(), model: pipe.folder.dir, seeds, steps, guidance, scheduler: o.scheduler, ...(partial ? { partial: true } : {}), seconds: +seconds.toFixed(1), secondsPerImage: records.length ? +(seconds / records.length).toFixed(3) : null, summaries };
+        const result = {
+          date: new Date().toISOString(),
+          model: pipe.folder.dir,
+          seeds,
+          steps,
+          guidance,
+          scheduler: o.scheduler,
+          ...(partial ? { partial: true } : {}),
+          seconds: +seconds.toFixed(1),
+          secondsPerImage: records.length ? +(seconds / records.length).toFixed(3) : null,
+          summaries,
+        };
         await writeFileAtomic(join(out, 'results.json'), `${JSON.stringify({ ...result, records }, null, 2)}\n`);
         await writeFileAtomic(join(out, 'results.csv'), recordsToCsv(records));
         await writeFileAtomic(join(out, 'chart.svg'), accuracyChartSvg(summaries, `Shape World (${steps} steps, CFG ${guidance}, ${seeds} seeds)${partial ? ' (partial)' : ''}`));

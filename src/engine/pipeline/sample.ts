@@ -64,7 +64,8 @@ export function stepsProblem(schedulerConfig: Record<string, unknown>, name: Sch
   let max = Math.min(steps, Number(schedulerConfig.num_train_timesteps ?? 1000));
   while (max > 1 && !runnable(schedulerConfig, name, max)) max--;
   const c = schedulerConfig;
-  return `the model's ${name} scheduler runs at most ${max} steps (num_train_timesteps ${String(c.num_train_timesteps)}, timestep_spacing "${String(c.timestep_spacing ?? 'leading')}", steps_offset ${String(c.steps_offset ?? 0)}), got ${steps}`;
+  const config = `num_train_timesteps ${String(c.num_train_timesteps)}, timestep_spacing "${String(c.timestep_spacing ?? 'leading')}", steps_offset ${String(c.steps_offset ?? 0)}`;
+  return `the model's ${name} scheduler runs at most ${max} steps (${config}), got ${steps}`;
 }
 
 /** One UNet evaluation for cond (and uncond when guiding): returns the guided noise prediction. */

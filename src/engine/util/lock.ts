@@ -16,7 +16,8 @@ export class FolderLockedError extends Error {
   constructor(readonly dir: string, readonly owner?: { pid: number; command?: string; started?: string }, problem?: string) {
     super(
       owner
-        ? `${dir} is in use by another run (pid ${owner.pid}${owner.command ? `, ${owner.command}` : ''}${owner.started ? `, started ${owner.started}` : ''}); wait for it to finish or choose another output folder`
+        ? `${dir} is in use by another run (${[`pid ${owner.pid}`, owner.command, owner.started && `started ${owner.started}`].filter(Boolean).join(', ')}); ` +
+          'wait for it to finish or choose another output folder'
         : `${dir}: ${problem}`,
     );
     this.name = 'FolderLockedError';

@@ -207,8 +207,14 @@ describe('the editor in Chromium', () => {
     expect(await preview.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
     await page.locator(`[data-testid=node-panel-${ids.save}] [data-testid=preview-image] img`).waitFor();
     await page.screenshot({ path: shot('editor-run.png') });
+    // Run again: what did not change comes from the cache, and keeps its preview.
+    await page.keyboard.press('Control+Enter');
+    await page.locator('[data-testid=run-status][data-status=finished]').waitFor({ timeout: 60_000 });
+    await expect.poll(() => node(ids.decode).getAttribute('data-status')).toBe('cached');
+    expect(await node(ids.decode).locator('[data-testid=node-preview]').count()).toBe(1);
+    expect(await node(ids.decode).locator('[data-testid=node-status]').textContent()).toBe('cached');
     // Run outputs go to the server's output folder, never into the graphs folder.
-    expect(readdirSync(outputDir).filter((f) => f.endsWith('.png'))).toEqual(['built_00001.png']);
+    expect(readdirSync(outputDir).filter((f) => f.endsWith('.png')).sort()).toEqual(['built_00001.png', 'built_00002.png']);
     expect(existsSync(path.join(graphsDir, 'out'))).toBe(false);
   });
 

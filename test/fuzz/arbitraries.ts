@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { BUILTIN_NODES } from '../../src/nodes/registry.ts';
+import { REQUEST_METHODS } from '../../src/server/engine.ts';
 
 /** Any JSON value, with strings that look like our ids and numbers at the edges. */
 export const jsonValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
@@ -121,3 +122,32 @@ export const paramCase = fc.tuple(fc.constantFrom(...BUILTIN_NODES), fc.nat(), j
   const names = Object.keys(def.params);
   return { def, name: names.length ? names[k % names.length]! : undefined, value };
 });
+
+const parseGraph = JSON.parse(readFileSync('graphs/parse-relations.json', 'utf8'));
+
+/** Graphs a run request may carry: only the cheap Prompt Parse graph is runnable (no model loads). */
+const runnableGraph = fc.oneof(fc.constant(parseGraph), mutatedGraph.filter((g) => !JSON.stringify(g).includes('model.load')));
+
+/** Params of protocol requests: near-valid for each method, and arbitrary JSON. */
+export const protocolParams = fc.oneof(
+  fc.record({ graph: graphDoc }, { requiredKeys: [] }),
+  fc.record({ runId: fc.oneof(fc.string({ maxLength: 4 }), jsonValue), graph: runnableGraph, targets: fc.oneof(fc.array(fc.constantFrom('prompt', 'parse', 'save', 'zz')), jsonValue) }, { requiredKeys: [] }),
+  fc.record({ path: fc.oneof(fc.constantFrom('parse-relations.json', '../x.json', '/etc/passwd', 'new.json', '', 'a/b.json', '.'), jsonValue) }, { requiredKeys: [] }),
+  fc.record({ path: fc.constantFrom('w1.json', 'w2.json', '../escape.json'), graph: graphDoc, baseRevision: fc.oneof(fc.string(), jsonValue), overwrite: fc.oneof(fc.boolean(), jsonValue) }, { requiredKeys: [] }),
+  fc.record({ pngBase64: fc.oneof(fc.base64String(), fc.string(), jsonValue) }, { requiredKeys: [] }),
+  jsonValue,
+);
+
+/** Protocol messages: requests with odd fields, and arbitrary JSON. */
+export const protocolMessage = fc.oneof(
+  fc.record({ kind: fc.constant('request'), id: fc.oneof(fc.nat(), jsonValue), method: fc.oneof(fc.constantFrom(...REQUEST_METHODS), fc.string({ maxLength: 8 })), params: protocolParams }, { requiredKeys: ['kind', 'id', 'method'] }),
+  jsonValue,
+);
+
+/** What the socket receives: JSON text, sometimes garbled. */
+export const protocolText = fc.oneof(
+  protocolMessage.map((m) => JSON.stringify(m) ?? 'null'),
+  fc.tuple(protocolMessage, fc.nat()).map(([m, cut]) => (JSON.stringify(m) ?? '').slice(0, cut)),
+  fc.string(),
+);
+

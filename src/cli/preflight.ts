@@ -2,7 +2,7 @@
  * Checks a validated graph against what the engine can run, before any model loads: every Load
  * Model folder is readable as a diffusers ONNX folder, and every Sampler fed by one asks for a
  * number of steps its scheduler config can run (DDIM "leading" with steps_offset 1 runs at most
- * 999 of 1000). Reading a folder costs a few small JSON reads, loading it seconds; a mistake is
+ * 999 of 1000) from a Noise Latent of batch 1. Reading a folder costs a few small JSON reads, loading it seconds; a mistake is
  * exit 2 at once, in the terms of the flag the user typed (src/cli/flags.ts).
  */
 import { ModelFolderError, readModelFolder, type ModelFolder } from '../engine/model/folder.ts';
@@ -51,5 +51,10 @@ export function preflightGraph(graph: GraphFile, baseDir: string, sets: readonly
     const edge = graph.edges.find((e) => e.to.node === node.id && e.to.input === 'model');
     const folder = edge ? folders.get(edge.from.node) : undefined;
     if (folder) preflightSteps(folder, node.params.scheduler as SchedulerName, Number(node.params.steps), where(graph, node, 'steps', sets));
+    const noiseEdge = graph.edges.find((e) => e.to.node === node.id && e.to.input === 'latent');
+    const noise = noiseEdge ? graph.nodes.find((n) => n.id === noiseEdge.from.node && n.type === 'latent.noise') : undefined;
+    if (noise && noise.params.batch !== 1) {
+      throw new UsageError(`${where(graph, noise, 'batch', sets)}: batch ${String(noise.params.batch)}: the Sampler "${node.id}" denoises one latent at a time, so set batch to 1`);
+    }
   }
 }

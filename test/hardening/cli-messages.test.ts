@@ -119,10 +119,10 @@ describe('unclear messages made clear', () => {
     expect(readdirSync(out).sort()).toEqual(['relations.json']);
   });
 
-  it('a batch-64 noise latent is refused saying batch', () => {
+  it('a batch-64 noise latent is refused saying batch, before the model loads', () => {
     const r = steer('run', 'graphs/generate.json', '--out', dir(), '--set', 'noise.batch=64', '--set', 'sample.steps=2');
-    expect(r.code).toBe(1);
-    expect(r.err).toMatch(/node "sample" failed: .*batch 64: the Sampler denoises one latent at a time, so set Noise Latent to batch 1/);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/\$\.nodes\[\d+\]\.params\.batch: node "noise": batch 64: the Sampler "sample" denoises one latent at a time, so set batch to 1/);
   });
 });
 
@@ -140,6 +140,19 @@ describe('engine requests (the server and the Electron app)', () => {
     const r = (await ask('readGraph', { path: 5 })) as { ok: boolean; error: { message: string } };
     expect(r.ok).toBe(false);
     expect(r.error.message).toBe('a graph path is required');
+  });
+
+  it('a batch-64 latent run from the editor fails at the Sampler saying batch', async () => {
+    const graph = JSON.parse(readFileSync('graphs/generate.json', 'utf8'));
+    graph.nodes.find((n: { id: string }) => n.id === 'noise').params.batch = 64;
+    const failures: string[] = [];
+    const off = host.onEvent((e) => {
+      if (e.type === 'node.failed') failures.push(`${e.nodeId}: ${e.error.message}`);
+    });
+    const r = (await ask('run', { runId: 'batch', graph, targets: ['sample'] })) as { result: { status: string } };
+    off();
+    expect(r.result.status).toBe('failed');
+    expect(failures[0]).toMatch(/^sample: .*batch 64: the Sampler denoises one latent at a time, so set Noise Latent to batch 1/);
   });
 
   it('string targets are refused, not split into letters', async () => {

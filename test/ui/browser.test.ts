@@ -176,6 +176,10 @@ describe('browser mode in Chromium', () => {
       );
     await expect.poll(inside, { timeout: 10_000 }).toBe(500);
     expect(await page.locator('.react-flow__minimap-node').count()).toBe(500);
+    // That far out, nodes are titled boxes: widgets and sockets are not drawn (but keep their size).
+    expect(await page.locator('[data-testid=flow]').getAttribute('class')).toContain('studio-far');
+    expect(await page.locator('[data-testid=node-t0]').getByRole('textbox', { name: 'Text' }).isVisible()).toBe(false);
+    expect(await page.locator('[data-testid=node-t0] [data-testid=node-title]').isVisible()).toBe(true);
     await page.screenshot({ path: shot('ui-fit-500.png') });
     // And back to the small one: it fills the view again.
     await list.filter({ hasText: 'parse' }).click();

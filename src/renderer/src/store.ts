@@ -9,7 +9,7 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import { immer } from 'zustand/middleware/immer';
 import type { Catalogue, NodeTypeInfo } from '../../shared/catalogue.ts';
 import type { EngineEvent, ErrorInfo, OutputSummary, Preview } from '../../shared/events.ts';
-import type { GraphIssue } from '../../shared/graph.ts';
+import { GRAPH_VERSION, type GraphIssue } from '../../shared/graph.ts';
 import type { EngineApi } from '../../shared/protocol.ts';
 import { EngineRequestError, type ConnectionState } from './engine-client.ts';
 import { copySelection, preparePaste } from './editor/clipboard.ts';
@@ -191,6 +191,7 @@ export function createStudioStore(engine: EngineApi): StudioStore {
 
       /** Older files come up to date (the engine's migrations); what changed is told, nothing is dropped. */
       const upgrade = async (json: unknown): Promise<{ graph: unknown; notes: string[] }> => {
+        if (isCurrent(json, get().types)) return { graph: json, notes: [] };
         try {
           return await engine.request('upgradeGraph', { graph: json });
         } catch (err) {
@@ -712,6 +713,17 @@ export function createStudioStore(engine: EngineApi): StudioStore {
       };
     }),
   );
+}
+
+/** A graph in the current format whose nodes are all at their type's current version: nothing to upgrade. */
+function isCurrent(json: unknown, types: Readonly<Record<string, NodeTypeInfo>>): boolean {
+  if (typeof json !== 'object' || json === null) return false;
+  const g = json as { version?: unknown; nodes?: unknown };
+  if (g.version !== GRAPH_VERSION || !Array.isArray(g.nodes)) return false;
+  return g.nodes.every((n: { type?: unknown; typeVersion?: unknown }) => {
+    const info = typeof n?.type === 'string' ? types[n.type] : undefined;
+    return !info || n.typeVersion === info.version;
+  });
 }
 
 export function graphName(path: string): string {

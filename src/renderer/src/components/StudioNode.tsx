@@ -90,12 +90,12 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
           <div className="truncate text-sm font-semibold text-neutral-50" data-testid="node-title">
             {node.title ?? info?.title ?? (node.type || node.id)}
           </div>
-          <div className="truncate font-mono text-[10px] text-neutral-400" data-testid="node-type">
+          <div className="studio-detail truncate font-mono text-[10px] text-neutral-400" data-testid="node-type">
             {node.type || '(no type)'} · {id}
           </div>
         </div>
         {status && (
-          <span className={`rounded px-1.5 py-0.5 text-[10px] ${status.badge}`} data-testid="node-status">
+          <span className={`studio-detail rounded px-1.5 py-0.5 text-[10px] ${status.badge}`} data-testid="node-status">
             {status.label}
           </span>
         )}

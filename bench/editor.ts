@@ -9,7 +9,7 @@
  * `npm run bench:editor` -> bench/results/editor.json (NODES=500, ROUNDS=3 to change).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
@@ -174,6 +174,8 @@ async function main(): Promise<void> {
     edges: NODES / 2,
     rounds: ROUNDS,
     browser: `chromium ${version} headless, --disable-gpu`,
+    // Other work on the machine shows in every figure: the load average when the bench ended.
+    machine: { cpus: cpus().length, loadavg1m: Math.round(loadavg()[0]! * 100) / 100 },
     median: { loadMs: pick('loadMs'), panFps: pick('panFps'), panP95FrameMs: pick('panP95FrameMs'), zoomFps: pick('zoomFps'), zoomP95FrameMs: pick('zoomP95FrameMs'), selectMs: pick('selectMs'), nodesOnScreen: pick('onScreen') },
     targets: { loadMs: 1000, panFps: 50, selectMs: 50 },
     all: rounds,

@@ -6,6 +6,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SessionManager } from '../../src/engine/onnx/session.ts';
+import { loadPipeline } from '../../src/engine/pipeline/load.ts';
+import { buildRelationDataset, DEFAULT_RECIPE, type DatasetRecipe } from '../../src/engine/steer/relation-dataset.ts';
 import { interruptSteer } from './spawn.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'steer-sig-'));
@@ -59,4 +62,28 @@ describe('Ctrl+C on training', () => {
     expect(existsSync(join(out, 'vae', `checkpoint-${String(step).padStart(8, '0')}.safetensors`))).toBe(true);
     expect(readFileSync(join(out, 'vae', 'losses.csv'), 'utf8').trim().split('\n')).toHaveLength(step + 1);
   }, 90_000);
+});
+
+describe('Ctrl+C on the steering commands', () => {
+  it('steer dataset relations keeps finished shards and exits 130', async () => {
+    const out = tmp();
+    const r = await interruptSteer(['dataset', 'relations', '--out', out, '--count', '100', '--steps', '10', '--record', '5,9', '--batch', '1', '--shard-images', '2', '--no-progress'], /shard-00000:/);
+    expect(r.code, r.err).toBe(130);
+    expect(r.stopMs).toBeLessThan(STOP_MS);
+    expect(r.err).toMatch(/stopped at image \d+ of 100/);
+    expect(existsSync(join(out, 'shard-00000.bin'))).toBe(true);
+  }, 90_000);
+
+  it('steer train classifier stops between epochs and exits 130', async () => {
+    const data = tmp();
+    const sessions = new SessionManager();
+    const pipe = await loadPipeline('resources/models/shape-world', sessions);
+    const recipe: DatasetRecipe = { ...DEFAULT_RECIPE, count: 8, source: 'rendered', seed: 5, steps: 10, record: [4, 9], batch: 4, shardImages: 4, fractions: { val: 0.25, test: 0.125, unseen: 0.125 } };
+    await buildRelationDataset(pipe, sessions, { out: data, recipe });
+    await sessions.dispose();
+    const r = await interruptSteer(['train', 'classifier', '--data', data, '--out', tmp(), '--epochs', '100000', '--patience', '100000', '--no-progress'], /epoch 2:/);
+    expect(r.code, r.err).toBe(130);
+    expect(r.stopMs).toBeLessThan(STOP_MS);
+    expect(r.err).toMatch(/stopped at/);
+  }, 120_000);
 });

@@ -124,12 +124,14 @@ async function main(): Promise<void> {
       await page.goto(server.url);
       await page.locator('[data-testid=graph-list] [data-graph]', { hasText: 'small' }).click();
       await page.locator('[data-testid=flow][data-fitted=true]').waitFor();
+      if (process.env.TRACE_LOAD) await browser.startTracing(page, { path: process.env.TRACE_LOAD, categories: ['devtools.timeline'] });
       const t0 = Date.now();
       await page.locator('[data-testid=graph-list] [data-graph]', { hasText: 'bench' }).click();
       await page.locator('[data-testid=graph-path]', { hasText: 'bench.json' }).waitFor({ timeout: 60_000 });
       await page.locator('[data-testid=flow][data-fitted=true]').waitFor({ timeout: 60_000 });
       await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
       const loadMs = Date.now() - t0;
+      if (process.env.TRACE_LOAD) await browser.stopTracing();
       const onScreen = await page.evaluate(() => {
         const c = document.querySelector('[data-testid=canvas]')!.getBoundingClientRect();
         return [...document.querySelectorAll('.react-flow__node')].filter((e) => {

@@ -272,6 +272,19 @@ describe('the editor in Chromium', () => {
     await page.keyboard.press('Control+z');
     await node(ids.sample).waitFor();
 
+    // A link: click it, Delete, and undo brings it back.
+    const mid = await page.locator(`.react-flow__edge[data-id] path.react-flow__edge-path`).first().evaluate((p: SVGPathElement) => {
+      const pt = p.getPointAtLength(p.getTotalLength() / 2);
+      const m = p.getScreenCTM()!;
+      return { x: pt.x * m.a + m.e, y: pt.y * m.d + m.f };
+    });
+    await page.mouse.click(mid.x, mid.y);
+    await expect.poll(() => page.locator('.react-flow__edge.selected').count()).toBe(1);
+    await page.keyboard.press('Delete');
+    await expect.poll(async () => (await canvasSummary()).edges).toBe(8);
+    await page.keyboard.press('Control+z');
+    await expect.poll(async () => (await canvasSummary()).edges).toBe(9);
+
     const title = node(ids.decode).locator('[data-testid=node-title]');
     const start = (await title.boundingBox())!;
     await page.mouse.move(start.x + 10, start.y + 5);

@@ -131,6 +131,23 @@ describe('editor model', () => {
     expect(isDirty(s())).toBe(true);
   });
 
+  it('aligns and distributes the selected nodes, one undo step each', async () => {
+    const store = await storeWithEmptyDoc();
+    const s = () => store.getState();
+    const a = s().addNode('primitive.text', { x: 10, y: 0 })!;
+    const b = s().addNode('primitive.text', { x: 50, y: 100 })!;
+    const c = s().addNode('primitive.text', { x: 30, y: 400 })!;
+    s().setSelection([a, b, c], []);
+    s().alignSelection('left');
+    expect(s().doc!.nodes.map((n) => n.position.x)).toEqual([10, 10, 10]);
+    s().distributeSelection('y');
+    expect(s().doc!.nodes.map((n) => n.position.y)).toEqual([0, 200, 400]);
+    s().undo();
+    expect(s().doc!.nodes.map((n) => n.position.y)).toEqual([0, 100, 400]);
+    s().undo();
+    expect(s().doc!.nodes.map((n) => n.position.x)).toEqual([10, 50, 30]);
+  });
+
   it('does not merge edits of one field that are far apart in time', () => {
     const doc = { n: 0 };
     const a = recordEdit(doc, emptyHistory(), (d) => void (d.n = 1), 'g', 1000)!;

@@ -57,6 +57,23 @@ function Toolbar() {
       <button className={BUTTON} onClick={() => s().setHelp(true)} title="?">
         Shortcuts
       </button>
+      {selected >= 2 && (
+        <>
+          <div className="mx-2 h-4 w-px bg-neutral-700" />
+          <button className={BUTTON} onClick={() => s().alignSelection('left')} title="Line the selected nodes up on their left edges">
+            Align left
+          </button>
+          <button className={BUTTON} onClick={() => s().alignSelection('top')} title="Line the selected nodes up on their top edges">
+            Align top
+          </button>
+          <button className={BUTTON} disabled={selected < 3} onClick={() => s().distributeSelection('x')} title="Space the selected nodes evenly from left to right">
+            Distribute ↔
+          </button>
+          <button className={BUTTON} disabled={selected < 3} onClick={() => s().distributeSelection('y')} title="Space the selected nodes evenly from top to bottom">
+            Distribute ↕
+          </button>
+        </>
+      )}
       <div className="flex-1" />
       <span
         className={`mr-2 text-xs ${connection === 'open' ? 'text-emerald-400' : connection === 'closed' ? 'text-red-400' : 'text-neutral-400'}`}

@@ -113,6 +113,10 @@ export interface StudioState {
   setParam(nodeId: string, key: string, value: unknown): void;
   moveNodes(moves: { id: string; position: { x: number; y: number } }[], group?: string): void;
   deleteSelection(): void;
+  /** Line the selected nodes up on their left or top edges (one undo step). */
+  alignSelection(edge: 'left' | 'top'): void;
+  /** Space the selected nodes evenly between the outermost two, along x or y (one undo step). */
+  distributeSelection(axis: 'x' | 'y'): void;
   duplicateSelection(): void;
   copyText(): string | undefined;
   pasteText(text: string, at?: { x: number; y: number }): boolean;
@@ -453,6 +457,33 @@ export function createStudioStore(engine: EngineApi): StudioStore {
           set((s) => {
             s.selectedNodeIds = [];
             s.selectedEdgeIds = [];
+          });
+        },
+
+        alignSelection(edge) {
+          const ids = new Set(get().selectedNodeIds);
+          const doc = get().doc;
+          if (!doc || ids.size < 2) return;
+          const axis = edge === 'left' ? 'x' : 'y';
+          const to = Math.min(...doc.nodes.filter((n) => ids.has(n.id)).map((n) => n.position[axis]));
+          get().edit((d) => {
+            for (const n of d.nodes) if (ids.has(n.id)) n.position[axis] = to;
+          });
+        },
+
+        distributeSelection(axis) {
+          const ids = new Set(get().selectedNodeIds);
+          const doc = get().doc;
+          if (!doc || ids.size < 3) return;
+          const order = doc.nodes.filter((n) => ids.has(n.id)).sort((a, b) => a.position[axis] - b.position[axis]);
+          const first = order[0]!.position[axis];
+          const step = (order.at(-1)!.position[axis] - first) / (order.length - 1);
+          const target = new Map(order.map((n, i) => [n.id, Math.round(first + i * step)]));
+          get().edit((d) => {
+            for (const n of d.nodes) {
+              const v = target.get(n.id);
+              if (v !== undefined) n.position[axis] = v;
+            }
           });
         },
 

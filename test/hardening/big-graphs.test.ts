@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Executor } from '../../src/engine/graph/executor.ts';
+import { EngineHost } from '../../src/engine/host.ts';
 import { NodeRegistry } from '../../src/engine/graph/registry.ts';
 import { validateGraph } from '../../src/engine/graph/validate.ts';
 import { BUILTIN_NODES } from '../../src/nodes/registry.ts';
@@ -70,6 +71,12 @@ describe('100,000-node graphs', () => {
     const order = new Executor(registry).plan(g);
     expect(performance.now() - t0).toBeLessThan(5000);
     expect(order).toEqual(g.nodes.map((n) => n.id));
+  });
+
+  it("the server's validate request answers for a 100,000-node chain", async () => {
+    const host = new EngineHost({ graphsDir: mkdtempSync(join(tmpdir(), 'steer-big-')) });
+    const r = await host.handle({ kind: 'request', id: 1, method: 'validate', params: { graph: withDefaults(previewChain(N)) } });
+    expect(r).toMatchObject({ ok: true, result: { ok: true, issues: [] } });
   });
 
   it('steer validate answers for a 100,000-node chain file, valid and with a cycle', () => {

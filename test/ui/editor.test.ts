@@ -390,10 +390,19 @@ describe('the editor in Chromium', () => {
     await page.mouse.click(1000, 880);
     await page.keyboard.press('Control+Enter');
     await expect.poll(() => node(ids.sample).getAttribute('data-status'), { timeout: 30_000 }).toBe('running');
+    // While it runs, a run with other params queues behind it.
+    await steps.fill('999');
+    await page.mouse.click(1000, 880);
+    await page.keyboard.press('Control+Enter');
+    expect(await page.locator('[data-testid=run-queue]').textContent()).toBe('1 queued');
     const t0 = Date.now();
     await page.locator('[data-testid=cancel]').click();
-    await page.locator('[data-testid=run-status][data-status=cancelled]').waitFor();
+    // The first run stops at once; the queued one starts.
+    await expect.poll(() => page.locator('[data-testid=run-queue]').count(), { timeout: 5000 }).toBe(0);
     expect(Date.now() - t0).toBeLessThan(1500);
+    await expect.poll(() => node(ids.sample).getAttribute('data-status'), { timeout: 30_000 }).toBe('running');
+    await page.keyboard.press('Control+Alt+Enter');
+    await page.locator('[data-testid=run-status][data-status=cancelled]').waitFor();
     expect(await node(ids.sample).getAttribute('data-status')).toBe('pending');
 
     const { page: other } = await openPage(context, server.url);

@@ -22,6 +22,7 @@ function Toolbar() {
   const run = useStudio((s) => s.run);
   const hasDoc = useStudio((s) => s.doc !== null && s.doc.nodes.length > 0);
   const selected = useStudio((s) => s.selectedNodeIds.length);
+  const queued = useStudio((s) => s.runQueue.length);
   const busy = run?.status === 'starting' || run?.status === 'running';
   const s = () => store.getState();
   return (
@@ -82,34 +83,41 @@ function Toolbar() {
       >
         engine: {connection}
       </span>
-      {busy ? (
-        <button className="rounded bg-red-700 px-3 py-1 text-sm text-white hover:bg-red-600" onClick={() => void s().cancelRun()} data-testid="cancel">
+      {queued > 0 && (
+        <span className="mr-1 text-xs text-sky-300" data-testid="run-queue">
+          {queued} queued
+        </span>
+      )}
+      {busy && (
+        <button className="mr-1 rounded bg-red-700 px-3 py-1 text-sm text-white hover:bg-red-600" onClick={() => void s().cancelRun()} data-testid="cancel" title="Ctrl+Alt+Enter">
           Cancel
         </button>
-      ) : (
-        <>
-          {selected > 0 && (
-            <button
-              className="mr-1 rounded border border-emerald-700 px-2 py-1 text-xs text-emerald-200 hover:bg-emerald-900 disabled:opacity-40"
-              disabled={connection !== 'open'}
-              onClick={() => void s().startRun(s().selectedNodeIds)}
-              title="Ctrl+Shift+Enter: run only what the selected nodes need"
-              data-testid="run-selected"
-            >
-              Run to selected
-            </button>
-          )}
-        <button
-          className="rounded bg-emerald-700 px-3 py-1 text-sm text-white hover:bg-emerald-600 disabled:opacity-40"
-          disabled={!hasDoc || connection !== 'open'}
-          onClick={() => void s().startRun()}
-          data-testid="run"
-          title="Ctrl+Enter"
-        >
-          Run
-        </button>
-        </>
       )}
+      {busy && queued > 0 && (
+        <button className="mr-1 rounded border border-red-700 px-2 py-1 text-xs text-red-200 hover:bg-red-950" onClick={() => void s().cancelRun(true)} data-testid="cancel-all">
+          Cancel all
+        </button>
+      )}
+      {selected > 0 && (
+        <button
+          className="mr-1 rounded border border-emerald-700 px-2 py-1 text-xs text-emerald-200 hover:bg-emerald-900 disabled:opacity-40"
+          disabled={connection !== 'open'}
+          onClick={() => void s().startRun(s().selectedNodeIds)}
+          title="Ctrl+Shift+Enter: run only what the selected nodes need"
+          data-testid="run-selected"
+        >
+          Run to selected
+        </button>
+      )}
+      <button
+        className="rounded bg-emerald-700 px-3 py-1 text-sm text-white hover:bg-emerald-600 disabled:opacity-40"
+        disabled={!hasDoc || connection !== 'open'}
+        onClick={() => void s().startRun()}
+        data-testid="run"
+        title={busy ? 'Queue a run of the graph as it is now (Ctrl+Enter)' : 'Ctrl+Enter'}
+      >
+        {busy ? 'Queue run' : 'Run'}
+      </button>
     </header>
   );
 }

@@ -93,6 +93,8 @@ export interface StudioState {
   addMenu: AddMenuState | null;
   helpOpen: boolean;
   saveAsOpen: boolean;
+  /** Runs waiting for the current one: the document as it was when queued. */
+  runQueue: { doc: EditorDoc; targets?: string[] }[];
   /** Unsaved work a previous tab left behind (autosave.ts), offered back. */
   recovery: { key: string; name: string; path: string | null; time: number; doc: EditorDoc } | null;
 
@@ -134,8 +136,10 @@ export interface StudioState {
   setRecovery(r: StudioState['recovery']): void;
   restoreRecovery(): Promise<void>;
   reportFileError(message: string): void;
+  /** Run the document (or what `targets` need); while a run is going, queue it to run next. */
   startRun(targets?: string[]): Promise<void>;
-  cancelRun(): Promise<void>;
+  /** Cancel the current run; `all` also drops the queued ones. */
+  cancelRun(all?: boolean): Promise<void>;
   applyEvent(event: EngineEvent): void;
 }
 
@@ -204,6 +208,39 @@ export function createStudioStore(engine: EngineApi): StudioStore {
       };
       const joinNotes = (...parts: (string | undefined)[]) => parts.filter(Boolean).join('; ') || undefined;
 
+      /** One run of `doc` (the snapshot given, not whatever is open by then), then the next queued one. */
+      const runDoc = async (doc: EditorDoc, targets?: string[]): Promise<void> => {
+        const runId = newRunId();
+        set((s) => {
+          s.run = { runId, status: 'starting' };
+          s.nodeRuns = {};
+          s.logs = [];
+        });
+        try {
+          const { status } = await engine.request('run', { runId, graph: doc, ...(targets?.length ? { targets } : {}) });
+          set((s) => {
+            if (s.run?.runId === runId && (s.run.status === 'starting' || s.run.status === 'running')) s.run.status = status;
+          });
+        } catch (err) {
+          const issues = err instanceof EngineRequestError ? err.issues : [];
+          set((s) => {
+            if (s.run?.runId !== runId) return;
+            s.run.status = 'failed';
+            s.run.error ??= { message: message(err), causes: [] };
+            if (issues.length > 0) {
+              s.issues = issues;
+              s.nodeIssues = byNode(issues);
+            }
+          });
+        }
+        const next = get().runQueue[0];
+        if (!next || get().run?.runId !== runId) return;
+        set((s) => {
+          s.runQueue.shift();
+        });
+        await runDoc(next.doc, next.targets);
+      };
+
       const writeAs = async (path: string, baseRevision: string | undefined, overwrite: boolean): Promise<boolean> => {
         const before = get().doc;
         if (!before) return false;
@@ -261,6 +298,7 @@ export function createStudioStore(engine: EngineApi): StudioStore {
         helpOpen: false,
         saveAsOpen: false,
         recovery: null,
+        runQueue: [],
 
         setConnection(state, reason) {
           set((s) => {
@@ -638,33 +676,23 @@ export function createStudioStore(engine: EngineApi): StudioStore {
 
         async startRun(targets) {
           const { doc, run } = get();
-          if (doc === null || (run && (run.status === 'starting' || run.status === 'running'))) return;
-          const runId = newRunId();
-          set((s) => {
-            s.run = { runId, status: 'starting' };
-            s.nodeRuns = {};
-            s.logs = [];
-          });
-          try {
-            const { status } = await engine.request('run', { runId, graph: doc, ...(targets?.length ? { targets } : {}) });
+          if (doc === null) return;
+          if (run && (run.status === 'starting' || run.status === 'running')) {
+            // Busy: this document, as it is now, runs next (edit params and queue again for a sweep).
             set((s) => {
-              if (s.run?.runId === runId && (s.run.status === 'starting' || s.run.status === 'running')) s.run.status = status;
+              s.runQueue.push(castDraft({ doc, ...(targets?.length ? { targets } : {}) }));
             });
-          } catch (err) {
-            const issues = err instanceof EngineRequestError ? err.issues : [];
-            set((s) => {
-              if (s.run?.runId !== runId) return;
-              s.run.status = 'failed';
-              s.run.error ??= { message: message(err), causes: [] };
-              if (issues.length > 0) {
-                s.issues = issues;
-                s.nodeIssues = byNode(issues);
-              }
-            });
+            return;
           }
+          await runDoc(doc, targets);
         },
 
-        async cancelRun() {
+        async cancelRun(all = false) {
+          if (all) {
+            set((s) => {
+              s.runQueue = [];
+            });
+          }
           const run = get().run;
           if (!run || (run.status !== 'starting' && run.status !== 'running')) return;
           try {

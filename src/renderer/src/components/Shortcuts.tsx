@@ -22,7 +22,7 @@ export const SHORTCUTS: readonly (readonly [keys: string, what: string])[] = [
   ['Shift+drag, Ctrl+click', 'Box select, add to the selection'],
   ['Ctrl+S', 'Save'],
   ['Ctrl+Shift+S', 'Save as'],
-  ['Ctrl+Enter', 'Run'],
+  ['Ctrl+Enter', 'Run (while a run is going: queue one with the graph as it is now)'],
   ['Ctrl+Shift+Enter', 'Run up to the selected nodes'],
   ['Ctrl+Alt+Enter', 'Cancel the run'],
   ['F', 'Fit the graph to the view'],

@@ -25,6 +25,9 @@ import classifierLoad from './classifier-load.ts';
 import relationClassify from './relation-classify.ts';
 import datasetRelations from './dataset-relations.ts';
 import trainClassifier from './train-classifier.ts';
+import lossRelation from './loss-relation.ts';
+import lossCentroid from './loss-centroid.ts';
+import latentOptimize from './latent-optimize.ts';
 
 export const BUILTIN_NODES: readonly AnyNodeDefinition[] = [
   text,
@@ -48,4 +51,7 @@ export const BUILTIN_NODES: readonly AnyNodeDefinition[] = [
   relationClassify,
   datasetRelations,
   trainClassifier,
+  lossRelation,
+  lossCentroid,
+  latentOptimize,
 ];

@@ -45,6 +45,16 @@ export interface AttentionValue {
   psnr?: number;
 }
 
+/** A loss term for Latent Optimize: which relation of the prompt, which rule or classifier, weight. */
+export interface LossValue {
+  kind: 'learned' | 'centroid';
+  /** Index into the prompt's relations (Prompt Parse order). */
+  relation: number;
+  weight: number;
+  classifier?: LoadedClassifier;
+  margin?: number;
+}
+
 /** A relations dataset on disk. */
 export interface DatasetValue {
   dir: string;
@@ -59,7 +69,7 @@ export interface SocketValues {
   IMAGE: ImageValue;
   ATTENTION: AttentionValue;
   CLASSIFIER: LoadedClassifier;
-  LOSS: unknown;
+  LOSS: LossValue;
   DETECTIONS: Detection[];
   METRICS: MetricsValue;
   DATASET: DatasetValue;
@@ -91,4 +101,5 @@ export const SOCKET_SUMMARIES: { [S in SocketType]?: (value: SocketValues[S]) =>
   ATTENTION: (a) => `${a.objects.length} objects x ${a.spec.channels.length} maps ${a.spec.size}x${a.spec.size} at steps ${a.steps.join(',')}`,
   CLASSIFIER: (c) => `${c.info.name}: ${c.info.classes.join('/')} from ${c.info.spec.channels.length} maps`,
   DATASET: (d) => `${d.samples} samples in ${d.dir}`,
+  LOSS: (l) => `${l.kind} loss on relation ${l.relation}${l.classifier ? ` (${l.classifier.info.name})` : ''}, weight ${l.weight}`,
 };

@@ -1,8 +1,12 @@
 import type { Command } from 'commander';
-import { basename, dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NodeRegistry } from '../../engine/graph/registry.ts';
 import { BUILTIN_NODES } from '../../nodes/registry.ts';
+import { parsePrompt } from '../../engine/prompt/parse.ts';
+import { listClassifiers, sha256File } from '../../engine/steer/classifier.ts';
+import { CLASSIFIERS_DIR, DEFAULT_MODEL_DIR } from '../steer-args.ts';
 import { UsageError } from '../errors.ts';
 import { flagSets, type CliSet, type FlagBinding } from '../flags.ts';
 import { loadGraphForCli } from '../graph-input.ts';
@@ -11,6 +15,32 @@ import { runGraphFromCli } from '../run-graph.ts';
 
 /** `steer generate` runs this graph with the options applied as --set overrides. */
 export const GENERATE_GRAPH = resolve(dirname(fileURLToPath(import.meta.url)), '../../../graphs/generate.json');
+
+/** `steer generate --steer centroid|learned` runs one branch of this graph. */
+export const COMPARE_GRAPH = resolve(dirname(fileURLToPath(import.meta.url)), '../../../graphs/compare-losses.json');
+
+type SteerMethod = 'none' | 'centroid' | 'learned';
+
+/** The flags that set params of a compare-losses.json branch. */
+const steerFlags = (m: Exclude<SteerMethod, 'none'>): FlagBinding[] => [
+  { flag: '--seed', node: 'noise', param: 'seed' },
+  { flag: '--steps', node: `optimize_${m}`, param: 'steps' },
+  { flag: '--cfg', node: `optimize_${m}`, param: 'guidance' },
+  { flag: '--scheduler', node: `optimize_${m}`, param: 'scheduler' },
+];
+
+/**
+ * --steer's default: learned when the prompt states a steerable relation and an installed
+ * classifier was trained on this model's UNet, else none.
+ */
+function defaultMethod(prompt: string, modelDir: string): SteerMethod {
+  const parsed = parsePrompt(prompt);
+  if (!parsed.relations.some((r) => r.directional)) return 'none';
+  const unet = join(modelDir, 'unet', 'model.onnx');
+  if (!existsSync(unet)) return 'none';
+  const sha = sha256File(unet);
+  return listClassifiers(CLASSIFIERS_DIR).some((c) => c.info.model.unetSha256 === sha) ? 'learned' : 'none';
+}
 
 /** The flags that set params of graphs/generate.json. */
 const GENERATE_FLAGS: FlagBinding[] = [
@@ -28,18 +58,20 @@ interface GenerateOpts {
   model?: string;
   out: string;
   json?: boolean;
+  steer?: string;
 }
 
 export function register(program: Command): void {
   program
     .command('generate')
-    .description('Generate one image from a prompt with the bundled model (runs graphs/generate.json).')
+    .description('Generate one image from a prompt with the bundled model (graphs/generate.json; steered: a branch of graphs/compare-losses.json).')
     .argument('<prompt>', 'e.g. "a photo of a red circle to the left of a blue square"')
     .option('--seed <n>', 'noise seed', '0')
     .option('--steps <n>', 'denoising steps', '50')
     .option('--cfg <x>', 'classifier-free guidance scale', '7.5')
     .option('--scheduler <name>', 'ddim or euler', 'ddim')
     .option('--model <dir>', 'model folder (diffusers ONNX layout; default: the bundled Shape World model)')
+    .option('--steer <method>', 'learned (the relation classifier as the loss), centroid (handcrafted attention-centroid loss) or none; default: learned when the prompt has a steerable relation and an installed classifier fits the model, else none')
     .option('--out <file.png>', 'output file', 'out/generate.png')
     .option('--json', 'print events as JSON lines on stdout')
     .action(async (prompt: string, o: GenerateOpts) => {
@@ -47,16 +79,21 @@ export function register(program: Command): void {
       if (!o.out.toLowerCase().endsWith('.png')) throw new UsageError(`--out ${o.out}: the output file must end in .png`);
       const out = resolve(o.out);
       preflightOutput(dirname(out), `--out ${o.out}`);
+      const method = (o.steer ?? defaultMethod(prompt, resolve(o.model ?? DEFAULT_MODEL_DIR))) as SteerMethod;
+      if (!['none', 'centroid', 'learned'].includes(method)) throw new UsageError(`--steer must be learned, centroid or none, got '${o.steer}'`);
+      const steered = method !== 'none';
+      const values = { '--seed': o.seed, '--steps': o.steps, '--cfg': o.cfg, '--scheduler': o.scheduler };
       const sets: CliSet[] = [
         { assignment: `prompt.text=${prompt}` },
-        ...flagSets(GENERATE_FLAGS, { '--seed': o.seed, '--steps': o.steps, '--cfg': o.cfg, '--scheduler': o.scheduler }),
-        { assignment: `save.filename=${basename(out)}` },
+        ...flagSets(steered ? steerFlags(method) : GENERATE_FLAGS, values),
+        { assignment: `${steered ? `save_${method}` : 'save'}.filename=${basename(out)}` },
         ...(o.model ? [{ assignment: `model.path=${resolve(o.model)}`, flag: '--model', text: o.model }] : []),
       ];
       const registry = new NodeRegistry(BUILTIN_NODES);
-      const { graph, baseDir } = await loadGraphForCli(GENERATE_GRAPH, registry, sets);
+      const { graph, baseDir } = await loadGraphForCli(steered ? COMPARE_GRAPH : GENERATE_GRAPH, registry, sets);
       preflightGraph(graph, baseDir, sets);
-      await runGraphFromCli({ graph, registry, baseDir, outputDir: dirname(out), json: o.json });
+      if (!o.json) process.stderr.write(`steering: ${method}\n`);
+      await runGraphFromCli({ graph, registry, baseDir, outputDir: dirname(out), json: o.json, ...(steered ? { targets: [`save_${method}`, `check_${method}`] } : {}) });
       if (!o.json) process.stderr.write(`wrote ${out}\n`);
     });
 }

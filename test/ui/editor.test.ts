@@ -300,6 +300,44 @@ describe('the editor in Chromium', () => {
     expect(await page.locator('[data-testid=dirty]').count()).toBe(1);
   });
 
+  it('frames nodes (Ctrl+G): a titled box that carries them when dragged, renamed, undone', async () => {
+    await node(ids.text).locator('[data-testid=node-title]').click();
+    await node(ids.parse).locator('[data-testid=node-title]').click({ modifiers: ['Control'] });
+    await page.keyboard.press('Control+g');
+    const frame = page.locator('[data-testid=frame-frame1]');
+    await frame.waitFor();
+    expect(await frame.locator('[data-testid=frame-title]').textContent()).toBe('Group');
+    const textBox = (await node(ids.text).boundingBox())!;
+    const frameBox = (await frame.boundingBox())!;
+    expect(frameBox.x).toBeLessThan(textBox.x);
+    expect(frameBox.y).toBeLessThan(textBox.y);
+    await frame.locator('[data-testid=frame-title]').dblclick();
+    await page.getByRole('textbox', { name: 'Frame title' }).fill('Prompt side');
+    await page.keyboard.press('Enter');
+    expect(await frame.locator('[data-testid=frame-title]').textContent()).toBe('Prompt side');
+    // Drag the frame by its title: the nodes inside come along, in one undo step.
+    const t = (await frame.locator('.frame-title').boundingBox())!;
+    await page.mouse.move(t.x + t.width - 20, t.y + 6);
+    await page.mouse.down();
+    for (let i = 1; i <= 8; i++) await page.mouse.move(t.x + t.width - 20, t.y + 6 + i * 6);
+    await page.mouse.up();
+    await expect.poll(async () => Math.round((await node(ids.text).boundingBox())!.y - textBox.y)).toBeGreaterThan(30);
+    await page.screenshot({ path: shot('editor-frame.png') });
+    await page.keyboard.press('Control+z');
+    await expect.poll(async () => Math.round((await node(ids.text).boundingBox())!.y - textBox.y)).toBe(0);
+    // Undo the rename and the frame itself.
+    await page.keyboard.press('Control+z');
+    expect(await frame.locator('[data-testid=frame-title]').textContent()).toBe('Group');
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => frame.count()).toBe(0);
+    await page.keyboard.press('Control+y');
+    await frame.waitFor();
+    await frame.locator('[data-testid=frame-title]').click();
+    await page.keyboard.press('Delete');
+    await expect.poll(() => frame.count()).toBe(0);
+    expect((await canvasSummary()).nodes).toHaveLength(8);
+  });
+
   it('copies two nodes with their link and pastes them here and in a second tab', async () => {
     await node(ids.text).locator('[data-testid=node-title]').click();
     await node(ids.parse).locator('[data-testid=node-title]').click({ modifiers: ['Control'] });

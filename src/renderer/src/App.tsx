@@ -1,9 +1,9 @@
-import { ReactFlowProvider } from '@xyflow/react';
+import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
 import { AddNodeMenu } from './components/AddNodeMenu.tsx';
 import { HelpSheet, SaveAsDialog } from './components/Dialogs.tsx';
 import { GraphCanvas } from './components/GraphCanvas.tsx';
 import { RunPanel } from './components/RunPanel.tsx';
-import { Shortcuts } from './components/Shortcuts.tsx';
+import { frameSelection, Shortcuts } from './components/Shortcuts.tsx';
 import { confirmDiscard } from './components/confirm.ts';
 import { Sidebar } from './components/Sidebar.tsx';
 import { isDirty } from './store.ts';
@@ -13,6 +13,7 @@ const BUTTON = 'rounded px-2 py-1 text-xs text-neutral-200 hover:bg-neutral-800 
 
 function Toolbar() {
   const store = useStudioStore();
+  const { getNodesBounds } = useReactFlow();
   const name = useStudio((s) => s.doc?.meta.name ?? '');
   const path = useStudio((s) => s.selectedPath);
   const dirty = useStudio(isDirty);
@@ -58,9 +59,16 @@ function Toolbar() {
       <button className={BUTTON} onClick={() => s().setHelp(true)} title="?">
         Shortcuts
       </button>
-      {selected >= 2 && (
+      {selected >= 1 && (
         <>
           <div className="mx-2 h-4 w-px bg-neutral-700" />
+          <button className={BUTTON} onClick={() => frameSelection(s(), getNodesBounds)} title="Ctrl+G: a titled frame around the selected nodes">
+            Frame
+          </button>
+        </>
+      )}
+      {selected >= 2 && (
+        <>
           <button className={BUTTON} onClick={() => s().alignSelection('left')} title="Line the selected nodes up on their left edges">
             Align left
           </button>

@@ -14,7 +14,7 @@ import type { EngineApi } from '../../shared/protocol.ts';
 import { EngineRequestError, type ConnectionState } from './engine-client.ts';
 import { copySelection, preparePaste } from './editor/clipboard.ts';
 import { checkLink, type LinkEnds } from './editor/connect.ts';
-import { catalogueIndex, docFromJson, emptyDoc, newNode, UNTITLED, uniqueId, type EditorDoc } from './editor/doc.ts';
+import { catalogueIndex, docFromJson, emptyDoc, FRAME_PREFIX, framesOf, newNode, UNTITLED, uniqueId, type EditorDoc, type Frame } from './editor/doc.ts';
 import { emptyHistory, recordEdit, redo, undo, type History, type HistoryEntry } from './editor/history.ts';
 
 export type NodeStatus = 'pending' | 'running' | 'cached' | 'finished' | 'failed';
@@ -115,6 +115,11 @@ export interface StudioState {
   setParam(nodeId: string, key: string, value: unknown): void;
   moveNodes(moves: { id: string; position: { x: number; y: number } }[], group?: string): void;
   deleteSelection(): void;
+  /** A frame around the given bounds (the selected nodes' box), titled, selected. */
+  addFrame(bounds: { x: number; y: number; width: number; height: number }, title?: string): string | undefined;
+  updateFrame(id: string, patch: Partial<Omit<Frame, 'id'>>, group?: string): void;
+  /** Move a frame and the nodes inside it (`inside`, fixed when the drag started) together. */
+  moveFrame(id: string, to: { x: number; y: number }, inside: string[], group?: string): void;
   /** Line the selected nodes up on their left or top edges (one undo step). */
   alignSelection(edge: 'left' | 'top'): void;
   /** Space the selected nodes evenly between the outermost two, along x or y (one undo step). */
@@ -491,11 +496,53 @@ export function createStudioStore(engine: EngineApi): StudioStore {
           get().edit((d) => {
             d.nodes = d.nodes.filter((n) => !nodes.has(n.id));
             d.edges = d.edges.filter((e) => !edges.has(e.id) && !nodes.has(e.from.node) && !nodes.has(e.to.node));
+            if (Array.isArray(d.meta.frames)) d.meta.frames = (d.meta.frames as Frame[]).filter((f) => !nodes.has(`${FRAME_PREFIX}${f?.id}`));
           });
           set((s) => {
             s.selectedNodeIds = [];
             s.selectedEdgeIds = [];
           });
+        },
+
+        addFrame(bounds, title = 'Group') {
+          const doc = get().doc;
+          if (!doc) return undefined;
+          const id = uniqueId(new Set(framesOf(doc).map((f) => f.id)), 'frame');
+          const frame: Frame = { id, title, ...bounds };
+          get().edit((d) => {
+            const list = Array.isArray(d.meta.frames) ? (d.meta.frames as Frame[]) : ((d.meta.frames = []) as Frame[]);
+            list.push(frame);
+          });
+          set((s) => {
+            s.selectedNodeIds = [`${FRAME_PREFIX}${id}`];
+            s.selectedEdgeIds = [];
+          });
+          return id;
+        },
+
+        updateFrame(id, patch, group) {
+          get().edit((d) => {
+            const f = (Array.isArray(d.meta.frames) ? (d.meta.frames as Frame[]) : []).find((x) => x?.id === id);
+            if (f) Object.assign(f, patch);
+          }, group);
+        },
+
+        moveFrame(id, to, inside, group) {
+          get().edit((d) => {
+            const f = (Array.isArray(d.meta.frames) ? (d.meta.frames as Frame[]) : []).find((x) => x?.id === id);
+            if (!f) return;
+            const dx = to.x - f.x;
+            const dy = to.y - f.y;
+            if (dx === 0 && dy === 0) return;
+            f.x = to.x;
+            f.y = to.y;
+            const ids = new Set(inside);
+            for (const n of d.nodes) {
+              if (!ids.has(n.id)) continue;
+              n.position.x += dx;
+              n.position.y += dy;
+            }
+          }, group);
         },
 
         alignSelection(edge) {

@@ -22,16 +22,19 @@ import {
   type NodeChange,
   type NodeTypes,
   type OnConnectEnd,
+  type OnNodeDrag,
 } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent, type MouseEvent as ReactMouseEvent } from 'react';
 import { checkLink, socketOf } from '../editor/connect.ts';
-import { FlowCache, type StudioFlowEdge, type StudioFlowNode } from '../editor/flow.ts';
+import { FRAME_PREFIX, framesOf } from '../editor/doc.ts';
+import { FlowCache, type AnyFlowNode, type StudioFlowEdge } from '../editor/flow.ts';
 import type { StudioState } from '../store.ts';
 import { useStudio, useStudioStore } from '../studio-context.tsx';
 import { confirmDiscard } from './confirm.ts';
+import { FrameNode } from './FrameNode.tsx';
 import { StudioNode } from './StudioNode.tsx';
 
-const nodeTypes: NodeTypes = { studio: StudioNode };
+const nodeTypes: NodeTypes = { studio: StudioNode, frame: FrameNode };
 type Size = { width: number; height: number };
 const FIT_OPTIONS = { padding: 0.15 } as const;
 const PRO_OPTIONS = { hideAttribution: true } as const;
@@ -39,7 +42,8 @@ const MINIMAP_STYLE = { background: '#0a0a0a' } as const;
 /** MIME type of a node type dragged from the library. */
 export const NODE_TYPE_MIME = 'application/x-steer-node-type';
 
-function minimapColor(n: StudioFlowNode): string {
+function minimapColor(n: AnyFlowNode): string {
+  if (n.type === 'frame') return 'rgba(56, 189, 248, 0.15)';
   return n.data.info ? '#a3a3a3' : '#ef4444';
 }
 
@@ -128,12 +132,17 @@ export function GraphCanvas() {
 
   const selectedNodes = useMemo(() => new Set(selectedNodeIds), [selectedNodeIds]);
   const selectedEdges = useMemo(() => new Set(selectedEdgeIds), [selectedEdgeIds]);
-  const nodes = useMemo(() => (doc ? cache.current.nodesFor(doc, types, selectedNodes, measured) : []), [doc, types, selectedNodes, measured]);
+  const nodes = useMemo<AnyFlowNode[]>(
+    () => (doc ? [...cache.current.framesFor(doc, selectedNodes), ...cache.current.nodesFor(doc, types, selectedNodes, measured)] : []),
+    [doc, types, selectedNodes, measured],
+  );
+  /** Per frame being dragged: the nodes that were inside it when the drag started. */
+  const frameContents = useRef(new Map<string, string[]>());
   const edges = useMemo<StudioFlowEdge[]>(() => (doc ? cache.current.edgesFor(doc, types, sockets ?? {}, selectedEdges) : []), [doc, types, sockets, selectedEdges]);
   const nodeIds = useMemo(() => nodes.map((n) => n.id), [nodes]);
 
   const onNodesChange = useCallback(
-    (changes: NodeChange<StudioFlowNode>[]) => {
+    (changes: NodeChange<AnyFlowNode>[]) => {
       const sizes: Record<string, Size> = {};
       let sized = false;
       const moves: { id: string; position: { x: number; y: number } }[] = [];
@@ -141,7 +150,12 @@ export function GraphCanvas() {
       const s = store.getState();
       let sel: Set<string> | undefined;
       for (const c of changes) {
-        if (c.type === 'dimensions' && c.dimensions) {
+        if ((c.type === 'dimensions' || c.type === 'position') && c.id.startsWith(FRAME_PREFIX)) {
+          const frameId = c.id.slice(FRAME_PREFIX.length);
+          if (c.type === 'dimensions' && c.dimensions && c.resizing) s.updateFrame(frameId, c.dimensions, `resize:${frameId}`);
+          else if (c.type === 'position' && c.position && c.dragging) s.moveFrame(frameId, c.position, frameContents.current.get(frameId) ?? [], `drag:${dragSerial.current}`);
+          else if (c.type === 'position' && c.position) s.updateFrame(frameId, c.position, `resize:${frameId}`);
+        } else if (c.type === 'dimensions' && c.dimensions) {
           sizes[c.id] = c.dimensions;
           sized = true;
         } else if (c.type === 'position' && c.position) {
@@ -175,9 +189,21 @@ export function GraphCanvas() {
     [store],
   );
 
-  const onNodeDragStart = useCallback(() => {
-    dragSerial.current += 1;
-  }, []);
+  const onNodeDragStart = useCallback<OnNodeDrag<AnyFlowNode>>(
+    (_e, _node, dragged) => {
+      dragSerial.current += 1;
+      // A frame carries the nodes whose top-left corner is inside it when the drag starts.
+      frameContents.current.clear();
+      const d = store.getState().doc;
+      if (!d) return;
+      for (const f of framesOf(d)) {
+        if (!dragged.some((n) => n.id === `${FRAME_PREFIX}${f.id}`)) continue;
+        const inside = d.nodes.filter((n) => n.position.x >= f.x && n.position.x <= f.x + f.width && n.position.y >= f.y && n.position.y <= f.y + f.height);
+        frameContents.current.set(f.id, inside.filter((n) => !dragged.some((m) => m.id === n.id)).map((n) => n.id));
+      }
+    },
+    [store],
+  );
 
   const isValidConnection = useCallback<IsValidConnection<StudioFlowEdge>>(
     (c) => {
@@ -262,7 +288,7 @@ export function GraphCanvas() {
   if (!doc) return null;
   return (
     <div className={`absolute inset-0 ${far ? 'studio-far' : ''}`} onDoubleClick={onDoubleClick} onDragOver={onDragOver} onDrop={onDrop} data-testid="flow" data-fitted={fittedCount === openCount ? 'true' : 'false'}>
-      <ReactFlow<StudioFlowNode, StudioFlowEdge>
+      <ReactFlow<AnyFlowNode, StudioFlowEdge>
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
@@ -281,7 +307,7 @@ export function GraphCanvas() {
       >
         <Background gap={24} />
         <Controls showInteractive={false} />
-        <MiniMap<StudioFlowNode> pannable zoomable nodeColor={minimapColor} style={MINIMAP_STYLE} />
+        <MiniMap<AnyFlowNode> pannable zoomable nodeColor={minimapColor} style={MINIMAP_STYLE} />
         <ConnectionHint />
         <DetailLevel onChange={setFar} />
         <FitOnOpen openCount={openCount} nodeIds={nodeIds} onFitted={setFittedCount} />

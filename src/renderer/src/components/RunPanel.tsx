@@ -4,6 +4,7 @@
  * only its own slices of the store.
  */
 import { memo, useMemo } from 'react';
+import { FRAME_PREFIX } from '../editor/doc.ts';
 import { useStudio } from '../studio-context.tsx';
 import { PreviewView } from './PreviewView.tsx';
 import { STATUS_STYLE } from './StudioNode.tsx';
@@ -134,7 +135,10 @@ export function RunPanel() {
   const description = useStudio((s) => s.doc?.meta.description);
   const selected = useStudio((s) => s.selectedNodeIds);
   const nodeIds = useStudio((s) => s.doc?.nodes);
-  const ids = useMemo(() => (selected.length > 0 ? selected : (nodeIds ?? []).map((n) => n.id)), [selected, nodeIds]);
+  const ids = useMemo(() => {
+    const chosen = selected.filter((id) => !id.startsWith(FRAME_PREFIX));
+    return chosen.length > 0 ? chosen : (nodeIds ?? []).map((n) => n.id);
+  }, [selected, nodeIds]);
   return (
     <aside className="flex w-96 shrink-0 flex-col gap-3 overflow-auto border-l border-neutral-800 bg-neutral-900/60 p-3 text-sm" data-testid="run-panel">
       {typeof description === 'string' && description && <p className="text-xs text-neutral-400">{description}</p>}

@@ -6,6 +6,7 @@
  */
 import { useReactFlow } from '@xyflow/react';
 import { useEffect, useRef } from 'react';
+import { FRAME_PREFIX } from '../editor/doc.ts';
 import type { StudioState } from '../store.ts';
 import { useStudioStore } from '../studio-context.tsx';
 
@@ -19,6 +20,7 @@ export const SHORTCUTS: readonly (readonly [keys: string, what: string])[] = [
   ['Ctrl+D', 'Duplicate the selected nodes'],
   ['Delete, Backspace', 'Delete the selection'],
   ['Ctrl+A', 'Select all nodes'],
+  ['Ctrl+G', 'Put a titled frame around the selected nodes (drag it by its title: they move with it)'],
   ['Shift+drag, Ctrl+click', 'Box select, add to the selection'],
   ['Ctrl+S', 'Save'],
   ['Ctrl+Shift+S', 'Save as'],
@@ -42,7 +44,7 @@ function hasTextSelection(): boolean {
 }
 
 /** What a key does, given the state; true when it was handled. */
-function handleKey(e: KeyboardEvent, s: StudioState, fit: () => void): boolean {
+function handleKey(e: KeyboardEvent, s: StudioState, fit: () => void, frame: () => void): boolean {
   const ctrl = e.ctrlKey || e.metaKey;
   const key = e.key.toLowerCase();
   const inField = isEditable(e.target);
@@ -77,6 +79,10 @@ function handleKey(e: KeyboardEvent, s: StudioState, fit: () => void): boolean {
     s.duplicateSelection();
     return true;
   }
+  if (ctrl && key === 'g') {
+    frame();
+    return true;
+  }
   if (ctrl && key === 'a') {
     s.selectAll();
     return true;
@@ -96,14 +102,23 @@ function handleKey(e: KeyboardEvent, s: StudioState, fit: () => void): boolean {
   return false;
 }
 
+/** A frame around the selected nodes, with room for its title. */
+export function frameSelection(s: StudioState, bounds: (ids: string[]) => { x: number; y: number; width: number; height: number }): void {
+  const ids = s.selectedNodeIds.filter((id) => !id.startsWith(FRAME_PREFIX));
+  if (ids.length === 0) return;
+  const b = bounds(ids);
+  s.addFrame({ x: Math.round(b.x - 24), y: Math.round(b.y - 52), width: Math.round(b.width + 48), height: Math.round(b.height + 76) });
+}
+
 export function Shortcuts() {
   const store = useStudioStore();
-  const { fitView, screenToFlowPosition } = useReactFlow();
+  const { fitView, screenToFlowPosition, getNodesBounds } = useReactFlow();
   const mouse = useRef<{ x: number; y: number } | null>(null);
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      if (handleKey(e, store.getState(), () => void fitView({ padding: 0.15 }))) e.preventDefault();
+      const s = store.getState();
+      if (handleKey(e, s, () => void fitView({ padding: 0.15 }), () => frameSelection(s, getNodesBounds))) e.preventDefault();
     };
     const onMove = (e: PointerEvent) => {
       const over = (e.target as Element | null)?.closest?.('.react-flow');
@@ -137,6 +152,6 @@ export function Shortcuts() {
       document.removeEventListener('cut', onCopy);
       document.removeEventListener('paste', onPaste);
     };
-  }, [store, fitView, screenToFlowPosition]);
+  }, [store, fitView, screenToFlowPosition, getNodesBounds]);
   return null;
 }

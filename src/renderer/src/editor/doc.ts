@@ -124,3 +124,28 @@ export function newNode(info: NodeTypeInfo, position: { x: number; y: number }, 
   return { id: uniqueId(taken, idPrefix(info.type)), type: info.type, typeVersion: info.version, params, position: { ...position } };
 }
 
+
+/**
+ * A frame: a titled box drawn behind nodes to group them. Frames live in the file's free-form
+ * `meta` (as `meta.frames`), so the engine ignores them and every tool keeps them.
+ */
+export interface Frame {
+  id: string;
+  title: string;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** The frames of a document; malformed entries are skipped (they stay in the file as they are). */
+export function framesOf(doc: EditorDoc): Frame[] {
+  const raw = doc.meta.frames;
+  if (!Array.isArray(raw)) return [];
+  return raw.filter(
+    (f): f is Frame =>
+      isRecord(f) && typeof f.id === 'string' && typeof f.title === 'string' && [f.x, f.y, f.width, f.height].every((v) => typeof v === 'number' && Number.isFinite(v)),
+  );
+}
+
+export const FRAME_PREFIX = 'frame:';

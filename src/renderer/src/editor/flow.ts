@@ -6,7 +6,7 @@
 import type { Edge, Node } from '@xyflow/react';
 import type { NodeTypeInfo } from '../../../shared/catalogue.ts';
 import { UNKNOWN_SOCKET_COLOR } from './colors.ts';
-import type { DocEdge, DocNode, EditorDoc } from './doc.ts';
+import { FRAME_PREFIX, framesOf, type DocEdge, type DocNode, type EditorDoc, type Frame } from './doc.ts';
 
 export type StudioNodeData = {
   node: DocNode;
@@ -17,12 +17,38 @@ export type StudioNodeData = {
 };
 
 export type StudioFlowNode = Node<StudioNodeData, 'studio'>;
+export type FrameFlowNode = Node<{ frame: Frame }, 'frame'>;
+export type AnyFlowNode = StudioFlowNode | FrameFlowNode;
 export type StudioFlowEdge = Edge<{ socketType?: string }>;
 
 type Size = { width: number; height: number };
 
 export class FlowCache {
   private nodes = new WeakMap<DocNode, StudioFlowNode>();
+  private frames = new WeakMap<Frame, FrameFlowNode>();
+
+  /** Frames first, so they are drawn behind the nodes. */
+  framesFor(doc: EditorDoc, selected: ReadonlySet<string>): FrameFlowNode[] {
+    return framesOf(doc).map((f) => {
+      const id = `${FRAME_PREFIX}${f.id}`;
+      const isSelected = selected.has(id);
+      const prev = this.frames.get(f);
+      if (prev && prev.selected === isSelected) return prev;
+      const flow: FrameFlowNode = {
+        id,
+        type: 'frame',
+        position: { x: f.x, y: f.y },
+        width: f.width,
+        height: f.height,
+        zIndex: -1,
+        selected: isSelected,
+        dragHandle: '.frame-title',
+        data: { frame: f },
+      };
+      this.frames.set(f, flow);
+      return flow;
+    });
+  }
   private edges = new WeakMap<DocEdge, StudioFlowEdge>();
 
   nodesFor(

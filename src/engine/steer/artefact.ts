@@ -1,6 +1,6 @@
 /** Reading the JSON descriptors of steering artefacts (dataset manifests, classifier.json). */
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 
 /**
  * Reads `<dir>/<name>` and checks its `format` and `version` fields; every failure is an `error`
@@ -18,4 +18,10 @@ export function readDescriptor<T extends { format: string; version: number }>(di
   if (v.format !== format) throw new error(`${file}: format '${String(v.format)}' is not ${format}`);
   if (v.version !== version) throw new error(`${file}: version ${v.version}; this build reads version ${version}`);
   return v;
+}
+
+/** A path as artefacts record it: relative to the working folder when inside it (so shipped files carry no machine paths). */
+export function recordedPath(p: string): string {
+  const rel = relative(process.cwd(), p);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : p;
 }

@@ -27,6 +27,7 @@ import type { JsonObject, TensorMap } from '../train/types.ts';
 import { writeFileAtomic } from '../util/fs.ts';
 import { yieldToEventLoop } from '../util/yield.ts';
 import { derive, Rng } from '../world/rng.ts';
+import { recordedPath } from './artefact.ts';
 import { specHash } from './attention.ts';
 import { BUCKET_RULE, CLASSIFIER_FORMAT, CLASSIFIER_VERSION, type ClassifierInfo, type ClassifierMetrics } from './classifier.ts';
 import { buildClassifier, DEFAULT_CLASSIFIER_CONFIG, type ClassifierConfig } from './classifier-net.ts';
@@ -390,7 +391,7 @@ export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainC
     config: cfg,
     training: {
       recipe,
-      dataset: dataDir,
+      dataset: recordedPath(dataDir),
       datasetSamples: ds.meta.length,
       trainSamples: split.train.length,
       valSamples: split.val.length,

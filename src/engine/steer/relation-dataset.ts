@@ -28,7 +28,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { readDescriptor } from './artefact.ts';
+import { readDescriptor, recordedPath } from './artefact.ts';
 import { join } from 'node:path';
 import { relationsBetween, RELATIONS, type Relation } from '../eval/geneval.ts';
 import type { ImageRGB } from '../image/image.ts';
@@ -281,7 +281,7 @@ export async function buildRelationDataset(pipe: Pipeline, sessions: SessionMana
       format: DATASET_FORMAT,
       version: DATASET_VERSION,
       recipe,
-      model: { dir: pipe.folder.dir, unet: pipe.folder.unet.model, unetSha256 },
+      model: { dir: recordedPath(pipe.folder.dir), unet: recordedPath(pipe.folder.unet.model), unetSha256 },
       spec,
       specHash: specHash(spec),
       classes: RELATION_CLASSES,

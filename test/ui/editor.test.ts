@@ -251,6 +251,8 @@ describe('the editor in Chromium', () => {
     await expect.poll(canvasSummary).toEqual(before);
     expect(await node(ids.sample).getByRole('spinbutton', { name: 'Steps' }).inputValue()).toBe('8');
     expect(await node(ids.text).getByRole('textbox', { name: 'Text' }).inputValue()).toBe('a red circle to the left of a blue square');
+    // Both files are in the recent list (the open one is not repeated there).
+    expect(await page.locator('[data-testid=recent-list] button').allTextContents()).toEqual(['other.json']);
     // Saving the unchanged graph again writes the very same bytes.
     const bytes = readFileSync(file, 'utf8');
     await page.mouse.click(1000, 880);

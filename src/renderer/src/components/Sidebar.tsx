@@ -4,11 +4,68 @@
  * it to add it in the middle of the view).
  */
 import { useReactFlow } from '@xyflow/react';
-import { useMemo, useState, type DragEvent } from 'react';
+import { useEffect, useMemo, useState, type DragEvent } from 'react';
 import { useStudio, useStudioStore } from '../studio-context.tsx';
 import { searchEntries, searchNodes } from './AddNodeMenu.tsx';
 import { confirmDiscard } from './confirm.ts';
 import { NODE_TYPE_MIME } from './GraphCanvas.tsx';
+
+const RECENT_KEY = 'steer-studio.recent';
+const RECENT_MAX = 6;
+
+function readRecent(): string[] {
+  try {
+    const v = JSON.parse(window.localStorage.getItem(RECENT_KEY) ?? '[]') as unknown;
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Files opened or saved lately (this browser), newest first, among those still in the folder. */
+function useRecent(): string[] {
+  const path = useStudio((s) => s.selectedPath);
+  const graphs = useStudio((s) => s.graphs);
+  const [recent, setRecent] = useState(readRecent);
+  useEffect(() => {
+    if (!path) return;
+    const next = [path, ...readRecent().filter((p) => p !== path)].slice(0, RECENT_MAX);
+    try {
+      window.localStorage.setItem(RECENT_KEY, JSON.stringify(next));
+    } catch {
+      // no storage: the list lives as long as the page
+    }
+    setRecent(next);
+  }, [path]);
+  return useMemo(() => recent.filter((p) => graphs.some((g) => g.path === p)), [recent, graphs]);
+}
+
+function RecentList() {
+  const recent = useRecent();
+  const selectedPath = useStudio((s) => s.selectedPath);
+  const store = useStudioStore();
+  const shown = recent.filter((p) => p !== selectedPath);
+  if (shown.length === 0) return null;
+  return (
+    <section className="border-b border-neutral-800 pb-1" aria-label="Recent graphs">
+      <h2 className="px-3 pt-2 text-xs font-semibold tracking-wide text-neutral-400 uppercase">Recent</h2>
+      <ul data-testid="recent-list">
+        {shown.map((p) => (
+          <li key={p}>
+            <button
+              className="w-full truncate px-3 py-0.5 text-left text-xs text-neutral-300 hover:bg-neutral-800"
+              onClick={() => {
+                if (confirmDiscard(store.getState())) void store.getState().openGraph(p);
+              }}
+            >
+              {p}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
 
 function GraphList() {
   const graphs = useStudio((s) => s.graphs);
@@ -130,6 +187,7 @@ export function Sidebar() {
         : 'loading node types…';
   return (
     <aside className="flex w-60 shrink-0 flex-col border-r border-neutral-800 bg-neutral-900/60">
+      <RecentList />
       <GraphList />
       <NodeLibrary />
       <p className="border-t border-neutral-800 px-3 py-2 text-[11px] text-neutral-500" data-testid="catalogue-count">

@@ -10,6 +10,8 @@
  *                      the geometry fails here; dual inversion is what should make it pass.
  *   unseen             held-out pairings and pairs (src/engine/world/heldout.ts)
  *   unseen-wrong-prompt
+ *   all                every sample (for a dataset the classifier was not trained on, e.g. the
+ *                      generated source against a classifier trained on rendered scenes)
  * Per set: accuracy, per relation, per step bucket, confusion matrix; plus the dataset's build
  * cost per sample and each classifier's training time.
  */
@@ -23,6 +25,8 @@ import { evaluate } from './classifier-train.ts';
 import type { LoadedDataset, SampleMeta } from './relation-dataset.ts';
 
 export const EVAL_SETS: Record<string, (m: SampleMeta) => boolean> = {
+  /** Every sample: for a dataset the classifier never trained on (e.g. another source). */
+  all: () => true,
   test: (m) => m.split === 'test',
   'test-right-prompt': (m) => m.split === 'test' && m.kind === 'pos',
   'test-wrong-prompt': (m) => m.split === 'test' && m.kind === 'neg',

@@ -1,9 +1,10 @@
 /**
  * Checks a validated graph against what the engine can run, before any model loads: every Load
- * Model folder is readable as a diffusers ONNX folder, and every Sampler fed by one asks for a
- * number of steps its scheduler config can run (DDIM "leading" with steps_offset 1 runs at most
- * 999 of 1000) from a Noise Latent of batch 1. Reading a folder costs a few small JSON reads, loading it seconds; a mistake is
- * exit 2 at once, in the terms of the flag the user typed (src/cli/flags.ts).
+ * Model folder is readable as a diffusers ONNX folder, and every denoiser (Sampler, Latent
+ * Optimize) fed by one asks for a number of steps its scheduler config can run (DDIM "leading"
+ * with steps_offset 1 runs at most 999 of 1000), from a Noise Latent of batch 1. Reading a folder
+ * costs a few small JSON reads, loading it seconds; a mistake is exit 2 at once, in the terms of
+ * the flag the user typed (src/cli/flags.ts).
  */
 import { ModelFolderError, readModelFolder, type ModelFolder } from '../engine/model/folder.ts';
 import { stepsProblem, type SchedulerName } from '../engine/pipeline/sample.ts';
@@ -12,6 +13,14 @@ import { resolveModelPath } from '../nodes/model-load.ts';
 import type { GraphFile, GraphNode } from '../shared/graph.ts';
 import { UsageError } from './errors.ts';
 import { flagFor, setLabel, type CliSet } from './flags.ts';
+
+/**
+ * A node that runs the denoising loop (the Sampler, Latent Optimize, ...): it has `steps` and
+ * `scheduler` params and takes a model.
+ */
+function isDenoiser(node: GraphNode): boolean {
+  return typeof node.params.steps === 'number' && typeof node.params.scheduler === 'string';
+}
 
 /** "--steps 1000" when a flag set the param, else the param's JSON path and node. */
 function where(graph: GraphFile, node: GraphNode, param: string, sets: readonly CliSet[]): string {
@@ -47,14 +56,14 @@ export function preflightGraph(graph: GraphFile, baseDir: string, sets: readonly
     if (node.type === 'model.load') folders.set(node.id, preflightModel(resolveModelPath(String(node.params.path), baseDir), where(graph, node, 'path', sets)));
   }
   for (const node of graph.nodes) {
-    if (node.type !== 'diffusion.sample') continue;
+    if (!isDenoiser(node)) continue;
     const edge = graph.edges.find((e) => e.to.node === node.id && e.to.input === 'model');
     const folder = edge ? folders.get(edge.from.node) : undefined;
     if (folder) preflightSteps(folder, node.params.scheduler as SchedulerName, Number(node.params.steps), where(graph, node, 'steps', sets));
     const noiseEdge = graph.edges.find((e) => e.to.node === node.id && e.to.input === 'latent');
     const noise = noiseEdge ? graph.nodes.find((n) => n.id === noiseEdge.from.node && n.type === 'latent.noise') : undefined;
     if (noise && noise.params.batch !== 1) {
-      throw new UsageError(`${where(graph, noise, 'batch', sets)}: batch ${String(noise.params.batch)}: the Sampler "${node.id}" denoises one latent at a time, so set batch to 1`);
+      throw new UsageError(`${where(graph, noise, 'batch', sets)}: batch ${String(noise.params.batch)}: "${node.id}" denoises one latent at a time, so set batch to 1`);
     }
   }
 }

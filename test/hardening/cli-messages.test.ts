@@ -42,6 +42,12 @@ describe('generate and run: flags and params checked before the model loads', ()
     expect(r.err).toMatch(/\$\.nodes\[\d+\]\.params\.steps: node "sample": the model's ddim scheduler runs at most 999 steps/);
   });
 
+  it('the steering graph\'s Latent Optimize steps are checked the same way', () => {
+    const r = steer('run', 'graphs/steer-spatial.json', '--out', mkdtempSync(join(tmpdir(), 'steer-msg-')), '--set', 'optimize.steps=1000');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/\$\.nodes\[\d+\]\.params\.steps: node "optimize": the model's ddim scheduler runs at most 999 steps/);
+  });
+
   it('bad flag values name the flag and the text typed, once', () => {
     const cases: [string[], RegExp][] = [
       [['--steps', 'abc'], /^error: --steps abc: "abc" is not a number$/m],
@@ -122,7 +128,7 @@ describe('unclear messages made clear', () => {
   it('a batch-64 noise latent is refused saying batch, before the model loads', () => {
     const r = steer('run', 'graphs/generate.json', '--out', dir(), '--set', 'noise.batch=64', '--set', 'sample.steps=2');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/\$\.nodes\[\d+\]\.params\.batch: node "noise": batch 64: the Sampler "sample" denoises one latent at a time, so set batch to 1/);
+    expect(r.err).toMatch(/\$\.nodes\[\d+\]\.params\.batch: node "noise": batch 64: "sample" denoises one latent at a time, so set batch to 1/);
   });
 });
 

@@ -147,6 +147,22 @@ export class EngineHost {
       await writeFileAtomic(file, text);
       return { path: relative(this.graphsDir, file).split(sep).join('/'), revision: revisionOf(Buffer.from(text, 'utf8')) };
     },
+    listFiles: async ({ root, dir }) => {
+      const roots = { project: process.cwd(), graphs: this.graphsDir, outputs: this.opts.outputDir ? resolve(this.opts.outputDir) : undefined };
+      const base = roots[root as keyof typeof roots];
+      if (!base) throw new RequestError(`unknown folder "${String(root)}" (known: ${Object.keys(roots).filter((k) => roots[k as keyof typeof roots]).join(', ')})`);
+      const rel = typeof dir === 'string' ? dir : '';
+      const full = resolve(base, rel);
+      if (full !== base && (relative(base, full).startsWith('..') || !full.startsWith(base + sep))) throw new RequestError(`"${rel}" is outside the ${root} folder`);
+      const items = await readdir(full, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+        throw new RequestError(`cannot list "${rel || '.'}": ${err.code === 'ENOENT' ? 'no such folder' : (err.code ?? String(err))}`);
+      });
+      const entries = items
+        .filter((e) => !e.name.startsWith('.') && e.name !== 'node_modules' && (e.isDirectory() || e.isFile()))
+        .map((e) => ({ name: e.name, kind: e.isDirectory() ? ('dir' as const) : ('file' as const) }))
+        .sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'dir' ? -1 : 1));
+      return { dir: relative(base, full).split(sep).join('/'), entries };
+    },
     upgradeGraph: async ({ graph }) => {
       let migrated: ReturnType<typeof migrateGraph>;
       try {

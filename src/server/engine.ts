@@ -12,7 +12,7 @@ export interface EngineLike {
   dispose(): void;
 }
 
-export const REQUEST_METHODS: readonly RequestName[] = ['catalogue', 'validate', 'run', 'cancel', 'listGraphs', 'readGraph', 'writeGraph', 'graphFromPng', 'upgradeGraph'];
+export const REQUEST_METHODS: readonly RequestName[] = ['catalogue', 'validate', 'run', 'cancel', 'listGraphs', 'readGraph', 'writeGraph', 'graphFromPng', 'upgradeGraph', 'listFiles'];
 
 /**
  * Checks that a decoded message is a RequestMessage. Returns the message, or a sentence saying

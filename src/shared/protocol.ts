@@ -39,6 +39,15 @@ export interface EngineRequests {
    * type's `migrate`). `notes` says what changed, for the user.
    */
   upgradeGraph: { params: { graph: unknown }; result: { graph: unknown; notes: string[] } };
+  /**
+   * One folder's entries, for the path widget's picker (browser mode has no file dialogs).
+   * `root`: "project" (the folder the engine runs in, which relative param paths resolve
+   * against), "graphs" or "outputs"; `dir` is relative to it and may not leave it.
+   */
+  listFiles: {
+    params: { root: 'project' | 'graphs' | 'outputs'; dir?: string };
+    result: { dir: string; entries: { name: string; kind: 'file' | 'dir' }[] };
+  };
   /** The graph embedded in a PNG written by Save Image (text chunk "steer_graph"), and the seed used. */
   graphFromPng: { params: { pngBase64: string }; result: { graph: unknown; seed?: string } };
 }

@@ -187,6 +187,17 @@ describe('the editor in Chromium', () => {
     await steps.fill('8');
     expect(await steps.getAttribute('aria-invalid')).toBe('false');
     await node(ids.save).getByRole('textbox', { name: 'File name prefix' }).fill('built');
+    // Path params have a picker over the engine's folders.
+    await node(ids.model).getByRole('button', { name: 'Browse Model folder' }).click();
+    const picker = node(ids.model).getByRole('dialog', { name: 'Pick a path' });
+    await expect.poll(() => picker.textContent()).toContain('./resources/models');
+    await picker.getByRole('button', { name: '..' }).click();
+    await picker.getByRole('button', { name: 'models/' }).click();
+    await picker.getByRole('button', { name: 'shape-world/' }).click();
+    await expect.poll(() => picker.textContent()).toContain('./resources/models/shape-world');
+    expect(await picker.textContent()).toContain('model_index.json');
+    await picker.getByRole('button', { name: 'Use this folder' }).click();
+    expect(await node(ids.model).getByRole('textbox', { name: 'Model folder' }).inputValue()).toBe('resources/models/shape-world');
     expect(await node(ids.save).getByRole('checkbox', { name: 'Embed graph' }).isChecked()).toBe(true);
     await page.screenshot({ path: shot('editor-built.png') });
   });

@@ -233,6 +233,10 @@ describe('steer serve: server', () => {
     const up = await call('upgradeGraph', { graph: v0 });
     expect(up).toMatchObject({ ok: true, result: { notes: [expect.stringContaining('version 0 upgraded to 1')], graph: { version: 1, nodes: [{ id: 'txt' }, { id: 'p' }] } } });
     expect((await call('upgradeGraph', { graph: RUNNABLE_GRAPH })).result).toEqual({ graph: RUNNABLE_GRAPH, notes: [] });
+    const listed = await call('listFiles', { root: 'graphs', dir: '' });
+    expect(listed.result.entries).toContainEqual({ name: 'new-one.json', kind: 'file' });
+    expect(await call('listFiles', { root: 'graphs', dir: '..' })).toMatchObject({ ok: false, error: { message: expect.stringContaining('outside') } });
+    expect(await call('listFiles', { root: 'etc', dir: '' })).toMatchObject({ ok: false, error: { message: expect.stringContaining('unknown folder') } });
     const png = await call('graphFromPng', { pngBase64: Buffer.from('not a png').toString('base64') });
     expect(png).toMatchObject({ ok: false, error: { message: expect.stringContaining('not a PNG') } });
     c.close();

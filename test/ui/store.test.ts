@@ -27,6 +27,7 @@ function fakeEngine(script: (runId: string) => EngineEvent[]): EngineApi & { cal
       return { path, revision: 'r2' };
     },
     upgradeGraph: ({ graph }) => ({ graph, notes: [] }),
+    listFiles: () => ({ dir: '', entries: [] }),
     graphFromPng: () => {
       throw new Error('no PNG here');
     },

@@ -134,6 +134,8 @@ export interface StudioState {
   saveAs(path: string, overwrite?: boolean): Promise<boolean>;
   openFromPng(pngBase64: string, name: string): Promise<void>;
   validateSoon(): void;
+  /** A folder's entries under the engine's project folder, for the path picker. */
+  listFiles(dir: string): Promise<{ dir: string; entries: { name: string; kind: 'file' | 'dir' }[] }>;
   setAddMenu(menu: AddMenuState | null): void;
   setHelp(open: boolean): void;
   setSaveAs(open: boolean): void;
@@ -645,6 +647,10 @@ export function createStudioStore(engine: EngineApi): StudioStore {
               s.fileError = { message: `${name}: ${message(err)}` };
             });
           }
+        },
+
+        listFiles(dir) {
+          return engine.request('listFiles', { root: 'project', dir });
         },
 
         validateSoon() {

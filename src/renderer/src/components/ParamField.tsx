@@ -7,6 +7,7 @@
  */
 import { memo, useEffect, useState } from 'react';
 import type { ParamUi } from '../../../shared/catalogue.ts';
+import { useStudio } from '../studio-context.tsx';
 
 interface Props {
   nodeId: string;
@@ -122,6 +123,97 @@ function JsonField({ nodeId, paramKey, ui, value, onChange }: Props) {
   );
 }
 
+/**
+ * Browse the engine's folders for a path param (browser mode has no file dialogs): folders
+ * open on click, a file is picked on click, "Use this folder" picks the folder shown.
+ */
+function PathPicker({ start, onPick, onClose }: { start: string; onPick(path: string): void; onClose(): void }) {
+  const listFiles = useStudio((s) => s.listFiles);
+  const [dir, setDir] = useState<string | null>(null);
+  const [entries, setEntries] = useState<{ name: string; kind: 'file' | 'dir' }[]>([]);
+  const [error, setError] = useState<string | undefined>();
+  const open = (d: string, fallback?: string) => {
+    listFiles(d).then(
+      (r) => {
+        setDir(r.dir);
+        setEntries(r.entries);
+        setError(undefined);
+      },
+      (err: unknown) => (fallback !== undefined ? open(fallback) : setError(err instanceof Error ? err.message : String(err))),
+    );
+  };
+  // Once, where the current value points (or at the top when that is not a folder).
+  const [first] = useState(start);
+  useEffect(() => open(first, ''), [first]);
+  const join = (name: string) => (dir ? `${dir}/${name}` : name);
+  return (
+    <div className="nodrag nowheel absolute z-20 mt-1 w-full rounded border border-neutral-600 bg-neutral-950 p-1 text-[11px] shadow-xl" role="dialog" aria-label="Pick a path">
+      <div className="flex items-center justify-between gap-1 border-b border-neutral-800 pb-1">
+        <span className="truncate font-mono text-neutral-400">{dir === null ? '…' : `./${dir}`}</span>
+        <button type="button" className="text-neutral-400 hover:text-neutral-100" aria-label="Close" onClick={onClose}>
+          ✕
+        </button>
+      </div>
+      {error && <p className="text-red-300">{error}</p>}
+      <ul className="max-h-40 overflow-auto">
+        {dir && (
+          <li>
+            <button type="button" className="w-full text-left text-neutral-300 hover:bg-neutral-800" onClick={() => open(dir.split('/').slice(0, -1).join('/'))}>
+              ..
+            </button>
+          </li>
+        )}
+        {entries.map((e) => (
+          <li key={e.name}>
+            <button
+              type="button"
+              className={`w-full truncate text-left hover:bg-neutral-800 ${e.kind === 'dir' ? 'text-sky-300' : 'text-neutral-200'}`}
+              onClick={() => (e.kind === 'dir' ? open(join(e.name)) : onPick(join(e.name)))}
+            >
+              {e.kind === 'dir' ? `${e.name}/` : e.name}
+            </button>
+          </li>
+        ))}
+      </ul>
+      {dir !== null && dir !== '' && (
+        <button type="button" className="mt-1 w-full rounded bg-amber-700 px-1 py-0.5 text-white" onClick={() => onPick(dir)}>
+          Use this folder
+        </button>
+      )}
+    </div>
+  );
+}
+
+function PathField({ nodeId, paramKey, ui, value, onChange }: Props) {
+  const [picking, setPicking] = useState(false);
+  const text = String(value ?? '');
+  return (
+    <div className="relative">
+      <div className="flex items-center gap-1">
+        <input type="text" className={INPUT} aria-label={ui.label} value={text} placeholder="a path in the project folder" onChange={(e) => onChange(nodeId, paramKey, e.target.value)} />
+        <button
+          type="button"
+          className="nodrag rounded border border-neutral-700 px-1 text-[11px] text-neutral-300 hover:border-amber-400"
+          aria-label={`Browse ${ui.label}`}
+          onClick={() => setPicking((p) => !p)}
+        >
+          …
+        </button>
+      </div>
+      {picking && (
+        <PathPicker
+          start={text.replace(/\/[^/]*$/, '')}
+          onClose={() => setPicking(false)}
+          onPick={(p) => {
+            onChange(nodeId, paramKey, p);
+            setPicking(false);
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
 function Control(props: Props) {
   const { nodeId, paramKey, ui, value, onChange } = props;
   const set = (v: unknown) => onChange(nodeId, paramKey, v);
@@ -144,11 +236,13 @@ function Control(props: Props) {
       );
     case 'json':
       return <JsonField {...props} />;
+    case 'path':
+      return <PathField {...props} />;
     default:
       return ui.widget === 'textarea' ? (
         <textarea className={`${INPUT} nowheel`} rows={3} aria-label={ui.label} value={String(value ?? '')} onChange={(e) => set(e.target.value)} />
       ) : (
-        <input type="text" className={INPUT} aria-label={ui.label} value={String(value ?? '')} placeholder={ui.kind === 'path' ? 'path (inside the server folders)' : undefined} onChange={(e) => set(e.target.value)} />
+        <input type="text" className={INPUT} aria-label={ui.label} value={String(value ?? '')} onChange={(e) => set(e.target.value)} />
       );
   }
 }

@@ -84,7 +84,7 @@ describe('fuzz: CLI', () => {
     fc.constantFrom(['nodes'], ['nodes', '--json'], ['--help'], [], ['frobnicate'], ['run'], ['eval', 'nosuch'], ['grad', 'no.onnx', '--of', 'y', '--wrt', 'x', '--out', 'o.onnx']),
     fc
       .tuple(fc.array(setString, { maxLength: 2 }), fc.array(id, { maxLength: 2 }), fc.array(fc.constantFrom('--json', '--bogus', '-s', '--out', '--target'), { maxLength: 2 }))
-      .map(([sets, targets, extra]) => ['run', 'graphs/parse-relations.json', '--out', join(dir, 'out'), ...sets.flatMap((s) => ['--set', s]), ...targets.flatMap((t) => ['--target', t]), ...extra]),
+      .map(([sets, targets, extra]) => ['run', 'graphs/parse-relations.json', '--out', join(dir, 'out'), ...sets.flatMap((s) => ['--set', s]), ...targets.flatMap((t) => ['--target', t]), ...extra.flatMap((e) => (e === '--out' ? ['--out', join(dir, 'out-again')] : [e]))]),
     fc.array(fc.string(), { maxLength: 4 }),
   );
 

@@ -92,6 +92,9 @@ describe('browser mode in Chromium', () => {
 
     // The engine's validation explains the problem.
     await expect.poll(() => page.locator('[data-testid=issues]').textContent()).toContain('ghost');
+    // Clicking the node named in a problem selects it.
+    await page.locator('[data-testid=issues] button', { hasText: 'ghost' }).first().click();
+    await expect.poll(() => page.locator('.react-flow__node.selected').getAttribute('data-id')).toBe('ghost');
     // Unknown params of the missing type are shown, and kept.
     expect(await ghost.locator('[data-testid=param-strength]').textContent()).toContain('0.5');
     await page.screenshot({ path: shot('ui-graph.png') });

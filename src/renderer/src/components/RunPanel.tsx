@@ -3,6 +3,7 @@
  * and previews (the selected nodes, or every node the run touched). Each node's part reads
  * only its own slices of the store.
  */
+import { useReactFlow } from '@xyflow/react';
 import { memo, useMemo } from 'react';
 import { FRAME_PREFIX } from '../editor/doc.ts';
 import { useStudio } from '../studio-context.tsx';
@@ -67,7 +68,13 @@ const NodePanel = memo(function NodePanel({ id, always }: { id: string; always: 
 function Problems() {
   const issues = useStudio((s) => s.issues);
   const problems = useStudio((s) => s.docProblems);
-  const selectNode = useStudio((s) => s.selectNode);
+  const select = useStudio((s) => s.selectNode);
+  const { fitView } = useReactFlow();
+  // Clicking a problem's node selects it and brings it into view.
+  const selectNode = (id: string) => {
+    select(id);
+    void fitView({ nodes: [{ id }], maxZoom: 1, duration: 200 });
+  };
   if (issues.length === 0 && problems.length === 0) return null;
   return (
     <section>

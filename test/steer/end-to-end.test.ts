@@ -16,6 +16,7 @@ import { ClassifierError, loadClassifier, readClassifierInfo, sha256File } from 
 import { trainClassifier } from '../../src/engine/steer/classifier-train.ts';
 import { buildRelationDataset, DEFAULT_RECIPE, loadRelationDataset, readManifest, type DatasetRecipe } from '../../src/engine/steer/relation-dataset.ts';
 import { renderScene } from '../../src/engine/world/render.ts';
+import { FolderLockedError, lockFolder } from '../../src/engine/util/lock.ts';
 import type { ClassifierReport } from '../../src/engine/steer/classifier-report.ts';
 
 const run = promisify(execFile);
@@ -63,6 +64,10 @@ describe('relation dataset', () => {
     expect(ds.meta.every((s) => s.kind === 'pos' ? s.stated === s.label : s.stated !== s.label)).toBe(true);
     expect(ds.manifest.spec.channels).toHaveLength(28);
     expect(ds.maps.length).toBe(ds.meta.length * 2 * 28 * 256);
+    // a folder another build holds is refused; a different recipe in the same folder too, saying what differs
+    const held = lockFolder(data, 'another build');
+    await expect(buildRelationDataset(pipe, sessions, { out: data, recipe })).rejects.toThrow(FolderLockedError);
+    held.release();
     // a different recipe in the same folder is refused, saying what differs
     await expect(buildRelationDataset(pipe, sessions, { out: data, recipe: { ...recipe, fixedPoint: 2 } })).rejects.toThrow(/different recipe \(fixedPoint differ\)/);
   }, 240_000);

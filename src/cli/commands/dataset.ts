@@ -12,6 +12,7 @@ import { SessionManager } from '../../engine/onnx/session.ts';
 import { loadPipeline } from '../../engine/pipeline/load.ts';
 import { AttentionSpecError, parseStepList } from '../../engine/steer/attention.ts';
 import { buildRelationDataset, DatasetError, DEFAULT_RECIPE, type DatasetRecipe, type DatasetSource } from '../../engine/steer/relation-dataset.ts';
+import { FolderLockedError } from '../../engine/util/lock.ts';
 import { UsageError } from '../errors.ts';
 import { interruptible, isAbort } from '../interrupt.ts';
 import { DEFAULT_MODEL_DIR, intOption, numberOption } from '../steer-args.ts';
@@ -104,7 +105,7 @@ export function register(program: Command): void {
       } catch (err) {
         bar?.stop();
         if (isAbort(err, stop.signal)) throw stop.stopped(`image ${last.images} of ${recipe.count}`, [`finished shards are kept in ${out}; run the same command to continue`]);
-        if (err instanceof DatasetError) throw new UsageError(err.message);
+        if (err instanceof DatasetError || err instanceof FolderLockedError) throw new UsageError(err.message);
         throw err;
       } finally {
         stop.dispose();

@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { basename, resolve } from 'node:path';
 import { ClassifierTrainError, DEFAULT_CLASSIFIER_RECIPE, trainClassifier, type ClassifierRecipe } from '../../engine/steer/classifier-train.ts';
 import { DatasetError } from '../../engine/steer/relation-dataset.ts';
+import { FolderLockedError } from '../../engine/util/lock.ts';
 import { UsageError } from '../errors.ts';
 import { interruptible, isAbort } from '../interrupt.ts';
 import { intOption, numberOption } from '../steer-args.ts';
@@ -96,7 +97,7 @@ export function registerClassifier(train: Command): void {
       } catch (err) {
         bar?.stop();
         if (isAbort(err, stop.signal)) throw stop.stopped(`epoch ${epoch}`, [`checkpoints of finished epochs are kept in ${out}/checkpoints; continue with --resume`]);
-        if (err instanceof ClassifierTrainError || err instanceof DatasetError) throw new UsageError(err.message);
+        if (err instanceof ClassifierTrainError || err instanceof DatasetError || err instanceof FolderLockedError) throw new UsageError(err.message);
         throw err;
       } finally {
         stop.dispose();

@@ -25,6 +25,7 @@ import { ReduceLROnPlateau } from '../train/schedule.ts';
 import { modelWeights, withWeights } from '../train/shape-world/weights.ts';
 import type { JsonObject, TensorMap } from '../train/types.ts';
 import { writeFileAtomic } from '../util/fs.ts';
+import { lockFolder } from '../util/lock.ts';
 import { yieldToEventLoop } from '../util/yield.ts';
 import { derive, Rng } from '../world/rng.ts';
 import { recordedPath } from './artefact.ts';
@@ -237,7 +238,17 @@ const toJson = (m: TensorMap, prefix: string, into: TensorMap) => {
   for (const [k, v] of m) into.set(prefix + k, v);
 };
 
+/** Trains (or resumes) a classifier into `o.out`; the folder is locked while it runs. */
 export async function trainClassifier(o: TrainClassifierOptions): Promise<TrainClassifierResult> {
+  const lock = lockFolder(resolve(o.out), 'steer train classifier');
+  try {
+    return await trainLocked(o);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(o: TrainClassifierOptions): Promise<TrainClassifierResult> {
   const t0 = performance.now();
   const out = resolve(o.out);
   const log = o.log ?? (() => undefined);

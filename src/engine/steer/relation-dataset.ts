@@ -42,6 +42,7 @@ import { sampleLatent } from '../pipeline/sample.ts';
 import { randn } from '../diffusion/rng.ts';
 import { parsePrompt } from '../prompt/parse.ts';
 import { writeFileAtomic } from '../util/fs.ts';
+import { lockFolder } from '../util/lock.ts';
 import { detect } from '../world/detect.ts';
 import { robustRelations, withArticle } from '../world/captions.ts';
 import { renderScene } from '../world/render.ts';
@@ -256,8 +257,17 @@ function sameRecipe(a: DatasetRecipe, b: DatasetRecipe): string {
 
 const sha256File = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-/** Builds (or resumes) a dataset; returns the final manifest. */
+/** Builds (or resumes) a dataset; returns the final manifest. The folder is locked while it runs. */
 export async function buildRelationDataset(pipe: Pipeline, sessions: SessionManager, o: BuildOptions): Promise<DatasetManifest> {
+  const lock = lockFolder(o.out, 'steer dataset relations');
+  try {
+    return await buildLocked(pipe, sessions, o);
+  } finally {
+    lock.release();
+  }
+}
+
+async function buildLocked(pipe: Pipeline, sessions: SessionManager, o: BuildOptions): Promise<DatasetManifest> {
   const { recipe } = o;
   if (!Number.isInteger(recipe.count) || recipe.count < 1) throw new DatasetError(`count must be a positive integer, got ${recipe.count}`);
   if (!Number.isInteger(recipe.batch) || recipe.batch < 1) throw new DatasetError(`batch must be a positive integer, got ${recipe.batch}`);

@@ -192,6 +192,37 @@ describe('browser mode in Chromium', () => {
     await page.close();
   });
 
+  it('selecting or dragging one node of 500 re-renders that node only', async () => {
+    const { page, problems } = await openPage(`${server.url}&renders=1`);
+    await page.locator('[data-testid=graph-list] [data-graph]', { hasText: 'zz-big' }).click();
+    await page.locator('[data-testid=flow][data-fitted=true]').waitFor({ timeout: 20_000 });
+    await page.locator('.react-flow__controls-zoomin').click(); // (any view change settles first)
+    await page.waitForTimeout(300);
+    const renders = () => page.evaluate(() => ({ ...(window as unknown as { __steerRenders: Record<string, number> }).__steerRenders }));
+    const delta = (a: Record<string, number>, b: Record<string, number>) => Object.keys(b).filter((k) => b[k] !== a[k]);
+    const before = await renders();
+    expect(Object.keys(before)).toHaveLength(500);
+    await page.locator('[data-testid=node-t260] [data-testid=node-title]').click();
+    await expect.poll(() => page.locator('.react-flow__node.selected').getAttribute('data-id')).toBe('t260');
+    await page.waitForTimeout(200);
+    const afterSelect = await renders();
+    expect(delta(before, afterSelect)).toEqual(['t260']);
+    await page.locator('[data-testid=node-t261] [data-testid=node-title]').click();
+    await page.waitForTimeout(200);
+    expect(delta(afterSelect, await renders()).sort()).toEqual(['t260', 't261']);
+    const box = (await page.locator('[data-testid=node-t261] [data-testid=node-title]').boundingBox())!;
+    const beforeDrag = await renders();
+    await page.mouse.move(box.x + 3, box.y + 3);
+    await page.mouse.down();
+    for (let i = 1; i <= 10; i++) await page.mouse.move(box.x + 3 + i * 5, box.y + 3 + i * 3);
+    await page.mouse.up();
+    await page.waitForTimeout(200);
+    // A drag moves the node without re-rendering any node's content.
+    expect(delta(beforeDrag, await renders())).toEqual([]);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it("lists the repository's graphs/ folder and opens each graph without crashing", async () => {
     const repoGraphs = path.join(ROOT, 'graphs');
     const files = existsSync(repoGraphs) ? readdirSync(repoGraphs).filter((f) => f.endsWith('.json')) : [];

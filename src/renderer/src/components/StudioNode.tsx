@@ -60,8 +60,18 @@ function withExtra(declared: readonly SocketSpec[], extra: string): SocketView[]
   return list;
 }
 
+/**
+ * With `renders=1` in the page URL, renders are counted per node in `window.__steerRenders`:
+ * the browser test checks that selecting or dragging one node re-renders no other.
+ */
+const RENDERS: Record<string, number> | undefined =
+  typeof window !== 'undefined' && new URLSearchParams(window.location.search).get('renders') === '1'
+    ? ((window as unknown as { __steerRenders: Record<string, number> }).__steerRenders = {})
+    : undefined;
+
 function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
   const { node, info } = data;
+  if (RENDERS) RENDERS[id] = (RENDERS[id] ?? 0) + 1;
   const run = useStudio((s) => s.nodeRuns[id]);
   const problems = useStudio((s) => s.nodeIssues[id]);
   const image = useStudio((s) => s.previews[id]?.findLast((p) => p.kind === 'image'));

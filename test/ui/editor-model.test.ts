@@ -11,6 +11,7 @@ import { checkLink, compatibleTypes, wouldCycle } from '../../src/renderer/src/e
 import { docFromJson } from '../../src/renderer/src/editor/doc.ts';
 import { emptyHistory, MERGE_WINDOW_MS, recordEdit, redo, undo } from '../../src/renderer/src/editor/history.ts';
 import { createStudioStore, isDirty } from '../../src/renderer/src/store.ts';
+import { searchEntries, searchNodes } from '../../src/renderer/src/components/AddNodeMenu.tsx';
 import { MISSING_TYPE_GRAPH, RUNNABLE_GRAPH, testRegistry } from './helpers.ts';
 
 const catalogue = testRegistry().catalogue();
@@ -146,6 +147,17 @@ describe('editor model', () => {
     expect(s().doc!.nodes.map((n) => n.position.y)).toEqual([0, 100, 400]);
     s().undo();
     expect(s().doc!.nodes.map((n) => n.position.x)).toEqual([10, 50, 30]);
+  });
+
+  it('ranks the node search like a user expects: partial words, title before type id', () => {
+    const entries = searchEntries(catalogue.nodes);
+    expect(searchNodes(entries, 'sav img')[0]?.title).toBe('Save Image');
+    expect(searchNodes(entries, 'prompt parse')[0]?.title).toBe('Prompt Parse');
+    expect(searchNodes(entries, 'diffusion.sample')[0]?.type).toBe('diffusion.sample');
+    if (catalogue.nodes.some((n) => n.type === 'latent.optimize')) expect(searchNodes(entries, 'lat opt')[0]?.type).toBe('latent.optimize');
+    expect(searchNodes(entries, 'zzzzqqq')).toEqual([]);
+    // An empty query lists everything, by category.
+    expect(searchNodes(entries, '', 500)).toHaveLength(catalogue.nodes.length);
   });
 
   it('does not merge edits of one field that are far apart in time', () => {

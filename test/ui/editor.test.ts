@@ -6,7 +6,7 @@
  * and compare, undo/redo, copy/paste (also into a second tab), and drop the PNG it made to get
  * its graph back. The tests run in order on one page.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -270,6 +270,23 @@ describe('the editor in Chromium', () => {
     await page.keyboard.press('Control+s');
     await expect.poll(() => page.locator('[data-testid=notice]').textContent()).toContain('saved built.json');
     expect(readFileSync(file, 'utf8')).toBe(bytes);
+
+    // Someone else changes the file: saving over it is refused, with an offer to overwrite.
+    writeFileSync(file, bytes.replace('"name": "built"', '"name": "changed elsewhere"'));
+    await node(ids.sample).getByRole('spinbutton', { name: 'Steps' }).fill('9');
+    await page.mouse.click(1000, 880);
+    await page.keyboard.press('Control+s');
+    const refused = page.locator('[data-testid=file-error]');
+    await expect.poll(() => refused.textContent()).toContain('"built.json" changed on disk since it was opened');
+    expect(readFileSync(file, 'utf8')).toContain('changed elsewhere');
+    expect(await page.locator('[data-testid=dirty]').count()).toBe(1);
+    await refused.getByRole('button', { name: 'Overwrite' }).click();
+    await expect.poll(() => page.locator('[data-testid=notice]').textContent()).toContain('saved built.json');
+    expect(JSON.parse(readFileSync(file, 'utf8')).nodes.find((n: { id: string }) => n.id === ids.sample).params.steps).toBe(9);
+    await node(ids.sample).getByRole('spinbutton', { name: 'Steps' }).fill('8');
+    await page.mouse.click(1000, 880);
+    await page.keyboard.press('Control+s');
+    await expect.poll(() => readFileSync(file, 'utf8')).toBe(bytes);
   });
 
   it('undo and redo: delete a node with its links, move one (a drag is one step)', async () => {

@@ -300,8 +300,12 @@ async function buildLocked(pipe: Pipeline, sessions: SessionManager, o: BuildOpt
       complete: false,
     };
   }
-  const done = new Set(manifest.shards.map((s) => s.index));
   const shardCount = Math.ceil(recipe.count / recipe.shardImages);
+  // A shard is done when it covers its full image range for this count (a last shard built for a
+  // smaller count is rebuilt when the count grows).
+  const range = (shard: number): [number, number] => [shard * recipe.shardImages, Math.min(recipe.count, (shard + 1) * recipe.shardImages)];
+  const done = new Set(manifest.shards.filter((s) => s.index >= shardCount || (s.images[0] === range(s.index)[0] && s.images[1] === range(s.index)[1])).map((s) => s.index));
+  manifest.shards = manifest.shards.filter((s) => done.has(s.index));
   const perSample = 2 * spec.channels.length * spec.size * spec.size;
   const totals = () => ({
     samples: manifest.shards.reduce((a, s) => a + s.samples, 0),

@@ -368,6 +368,34 @@ describe('the editor in Chromium', () => {
     expect((await canvasSummary()).nodes).toHaveLength(8);
   });
 
+  it('bends a link through reroute points: add by double-click, drag (one undo step), remove', async () => {
+    const edgePath = page.locator(`.react-flow__edge[data-id] path.react-flow__edge-path`).nth(1);
+    const mid = await edgePath.evaluate((p: SVGPathElement) => {
+      const pt = p.getPointAtLength(p.getTotalLength() / 2);
+      const m = p.getScreenCTM()!;
+      return { x: pt.x * m.a + m.e, y: pt.y * m.d + m.f };
+    });
+    const before = await edgePath.getAttribute('d');
+    await page.mouse.dblclick(mid.x, mid.y);
+    const dot = page.locator('[data-testid=reroute]');
+    await expect.poll(() => dot.count()).toBe(1);
+    expect(await menuOptions().count()).toBe(0); // a double-click on a link is not one on the pane
+    const at = (await dot.boundingBox())!;
+    expect(Math.abs(at.x + at.width / 2 - mid.x)).toBeLessThan(4);
+    await page.mouse.move(at.x + at.width / 2, at.y + at.height / 2);
+    await page.mouse.down();
+    for (let i = 1; i <= 6; i++) await page.mouse.move(at.x + at.width / 2, at.y + at.height / 2 + i * 10);
+    await page.mouse.up();
+    await expect.poll(async () => Math.round((await dot.boundingBox())!.y - at.y)).toBeGreaterThan(40);
+    expect(await edgePath.getAttribute('d')).not.toBe(before);
+    await page.screenshot({ path: shot('editor-reroute.png') });
+    await page.keyboard.press('Control+z');
+    await expect.poll(async () => Math.round((await dot.boundingBox())!.y - at.y)).toBe(0);
+    await dot.dblclick();
+    await expect.poll(() => dot.count()).toBe(0);
+    expect(await edgePath.getAttribute('d')).toBe(before);
+  });
+
   it('copies two nodes with their link and pastes them here and in a second tab', async () => {
     await node(ids.text).locator('[data-testid=node-title]').click();
     await node(ids.parse).locator('[data-testid=node-title]').click({ modifiers: ['Control'] });

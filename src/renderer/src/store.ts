@@ -14,7 +14,7 @@ import type { EngineApi } from '../../shared/protocol.ts';
 import { EngineRequestError, type ConnectionState } from './engine-client.ts';
 import { copySelection, preparePaste } from './editor/clipboard.ts';
 import { checkLink, type LinkEnds } from './editor/connect.ts';
-import { catalogueIndex, docFromJson, emptyDoc, FRAME_PREFIX, framesOf, newNode, UNTITLED, uniqueId, type EditorDoc, type Frame } from './editor/doc.ts';
+import { catalogueIndex, docFromJson, emptyDoc, FRAME_PREFIX, framesOf, newNode, reroutesOf, UNTITLED, uniqueId, type EditorDoc, type Frame, type Reroutes } from './editor/doc.ts';
 import { emptyHistory, recordEdit, redo, undo, type History, type HistoryEntry } from './editor/history.ts';
 
 export type NodeStatus = 'pending' | 'running' | 'cached' | 'finished' | 'failed';
@@ -120,6 +120,10 @@ export interface StudioState {
   updateFrame(id: string, patch: Partial<Omit<Frame, 'id'>>, group?: string): void;
   /** Move a frame and the nodes inside it (`inside`, fixed when the drag started) together. */
   moveFrame(id: string, to: { x: number; y: number }, inside: string[], group?: string): void;
+  /** Add a bend to a link at `at` (between the two points it is closest to). */
+  addReroute(edgeId: string, at: { x: number; y: number }, ends: { from: { x: number; y: number }; to: { x: number; y: number } }): void;
+  moveReroute(edgeId: string, index: number, to: { x: number; y: number }, group?: string): void;
+  removeReroute(edgeId: string, index: number): void;
   /** Line the selected nodes up on their left or top edges (one undo step). */
   alignSelection(edge: 'left' | 'top'): void;
   /** Space the selected nodes evenly between the outermost two, along x or y (one undo step). */
@@ -165,6 +169,10 @@ function message(err: unknown): string {
 function newRunId(): string {
   const c = globalThis.crypto as Crypto | undefined;
   return c?.randomUUID ? c.randomUUID() : `run-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+function isPlainRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function byNode(issues: GraphIssue[]): Record<string, string[]> {
@@ -464,6 +472,7 @@ export function createStudioStore(engine: EngineApi): StudioStore {
             if (check.replaces) {
               const at = d.edges.findIndex((e) => e.id === check.replaces!.id);
               if (at >= 0) d.edges.splice(at, 1);
+              if (isPlainRecord(d.meta.reroutes)) delete (d.meta.reroutes as Reroutes)[check.replaces.id];
             }
             d.edges.push({ id: uniqueId(new Set(d.edges.map((e) => e.id)), 'e'), from: { node: link.source, output: link.sourceHandle }, to: { node: link.target, input: link.targetHandle } });
           });
@@ -499,6 +508,11 @@ export function createStudioStore(engine: EngineApi): StudioStore {
             d.nodes = d.nodes.filter((n) => !nodes.has(n.id));
             d.edges = d.edges.filter((e) => !edges.has(e.id) && !nodes.has(e.from.node) && !nodes.has(e.to.node));
             if (Array.isArray(d.meta.frames)) d.meta.frames = (d.meta.frames as Frame[]).filter((f) => !nodes.has(`${FRAME_PREFIX}${f?.id}`));
+            // Bends of links that are gone go with them.
+            if (isPlainRecord(d.meta.reroutes)) {
+              const kept = new Set(d.edges.map((e) => e.id));
+              for (const id of Object.keys(d.meta.reroutes)) if (!kept.has(id)) delete (d.meta.reroutes as Reroutes)[id];
+            }
           });
           set((s) => {
             s.selectedNodeIds = [];
@@ -545,6 +559,48 @@ export function createStudioStore(engine: EngineApi): StudioStore {
               n.position.y += dy;
             }
           }, group);
+        },
+
+        addReroute(edgeId, at, ends) {
+          const current = get().doc ? (reroutesOf(get().doc!)[edgeId] ?? []) : [];
+          const path = [ends.from, ...current, ends.to];
+          // Insert into the segment whose detour through `at` is the shortest.
+          let best = 0;
+          let bestCost = Infinity;
+          for (let i = 0; i < path.length - 1; i++) {
+            const a = path[i]!;
+            const b = path[i + 1]!;
+            const cost = Math.hypot(at.x - a.x, at.y - a.y) + Math.hypot(b.x - at.x, b.y - at.y) - Math.hypot(b.x - a.x, b.y - a.y);
+            if (cost < bestCost) {
+              bestCost = cost;
+              best = i;
+            }
+          }
+          const next = [...current];
+          next.splice(best, 0, { x: Math.round(at.x), y: Math.round(at.y) });
+          get().edit((d) => {
+            const all = (isPlainRecord(d.meta.reroutes) ? d.meta.reroutes : (d.meta.reroutes = {})) as Reroutes;
+            all[edgeId] = next;
+          });
+        },
+
+        moveReroute(edgeId, index, to, group) {
+          get().edit((d) => {
+            const p = (isPlainRecord(d.meta.reroutes) ? (d.meta.reroutes as Reroutes)[edgeId] : undefined)?.[index];
+            if (!p) return;
+            p.x = Math.round(to.x);
+            p.y = Math.round(to.y);
+          }, group);
+        },
+
+        removeReroute(edgeId, index) {
+          get().edit((d) => {
+            const all = isPlainRecord(d.meta.reroutes) ? (d.meta.reroutes as Reroutes) : undefined;
+            const list = all?.[edgeId];
+            if (!all || !list) return;
+            list.splice(index, 1);
+            if (list.length === 0) delete all[edgeId];
+          });
         },
 
         alignSelection(edge) {

@@ -17,6 +17,7 @@ import {
   useStore as useFlowStore,
   type Connection,
   type EdgeChange,
+  type EdgeTypes,
   type FinalConnectionState,
   type IsValidConnection,
   type NodeChange,
@@ -32,9 +33,11 @@ import type { StudioState } from '../store.ts';
 import { useStudio, useStudioStore } from '../studio-context.tsx';
 import { confirmDiscard } from './confirm.ts';
 import { FrameNode } from './FrameNode.tsx';
+import { StudioEdge } from './StudioEdge.tsx';
 import { StudioNode } from './StudioNode.tsx';
 
 const nodeTypes: NodeTypes = { studio: StudioNode, frame: FrameNode };
+const edgeTypes: EdgeTypes = { studio: StudioEdge };
 type Size = { width: number; height: number };
 const FIT_OPTIONS = { padding: 0.15 } as const;
 const PRO_OPTIONS = { hideAttribution: true } as const;
@@ -292,6 +295,7 @@ export function GraphCanvas() {
         nodes={nodes}
         edges={edges}
         nodeTypes={nodeTypes}
+        edgeTypes={edgeTypes}
         colorMode="dark"
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}

@@ -38,9 +38,13 @@ function isEditable(target: EventTarget | null): boolean {
   return el.isContentEditable || el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT';
 }
 
+/** Text the user selected outside the canvas (a message in a panel): Ctrl+C copies that instead. */
 function hasTextSelection(): boolean {
   const sel = window.getSelection();
-  return !!sel && !sel.isCollapsed && sel.toString() !== '';
+  if (!sel || sel.isCollapsed || sel.toString() === '') return false;
+  const at = sel.anchorNode instanceof Element ? sel.anchorNode : sel.anchorNode?.parentElement;
+  // A selection inside the canvas is a double-click's by-product, not text to copy.
+  return !at?.closest('.react-flow');
 }
 
 /** What a key does, given the state; true when it was handled. */

@@ -149,3 +149,21 @@ export function framesOf(doc: EditorDoc): Frame[] {
 }
 
 export const FRAME_PREFIX = 'frame:';
+
+/**
+ * Reroute points: where a link bends on its way, per edge id, kept in `meta.reroutes` (the
+ * engine ignores them). Malformed entries are skipped.
+ */
+export type Reroutes = Record<string, { x: number; y: number }[]>;
+
+export function reroutesOf(doc: EditorDoc): Reroutes {
+  const raw = doc.meta.reroutes;
+  if (!isRecord(raw)) return {};
+  const out: Reroutes = {};
+  for (const [edge, list] of Object.entries(raw)) {
+    if (!Array.isArray(list)) continue;
+    const pts = list.filter((p): p is { x: number; y: number } => isRecord(p) && typeof p.x === 'number' && typeof p.y === 'number');
+    if (pts.length > 0) out[edge] = pts;
+  }
+  return out;
+}

@@ -91,6 +91,7 @@ export class FlowCache {
       if (prev && prev.selected === isSelected && prev.style?.stroke === stroke) return prev;
       const flow: StudioFlowEdge = {
         id: e.id,
+        type: 'studio',
         source: e.from.node,
         target: e.to.node,
         sourceHandle: e.from.output,

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import type { Relation } from '../eval/geneval.ts';
 import type { SessionManager } from '../onnx/session.ts';
 import { writeFileAtomic } from '../util/fs.ts';
+import { recordedPath } from './artefact.ts';
 import { compareSpecs } from './attention.ts';
 import { loadClassifier, type ClassifierMetrics } from './classifier.ts';
 import { evaluate } from './classifier-train.ts';
@@ -60,7 +61,10 @@ export async function classifierReport(ds: LoadedDataset, dataDir: string, class
     if (JSON.stringify(info.steps) !== JSON.stringify(ds.manifest.recipe.record)) throw new Error(`classifier ${c.dir} was trained on steps ${info.steps.join(',')}, the dataset records ${ds.manifest.recipe.record.join(',')}`);
     if (JSON.stringify(info.classes) !== JSON.stringify(classes)) throw new Error(`classifier ${c.dir} has classes ${info.classes.join(',')}, the dataset ${classes.join(',')}`);
     const metrics: Record<string, ClassifierMetrics> = {};
+    // 'all' includes training samples when this is the classifier's own dataset: skipped then.
+    const ownData = (info.training as { dataset?: string }).dataset === recordedPath(dataDir);
     for (const [set, keep] of Object.entries(EVAL_SETS)) {
+      if (set === 'all' && ownData) continue;
       const idx = ds.meta.flatMap((m, i) => (keep(m) ? [i] : []));
       if (idx.length > 0) metrics[set] = await evaluate(loaded.session, ds, idx, classes, 256);
     }

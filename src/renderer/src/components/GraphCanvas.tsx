@@ -104,7 +104,7 @@ function FitOnOpen({ openCount, nodeIds, onFitted }: { openCount: number; nodeId
 
 const selectView = (s: StudioState) => s.doc;
 /** Below this zoom, widgets are not painted (they are too small to use): panning 500 nodes stays fast. */
-export const DETAIL_ZOOM = 0.45;
+export const DETAIL_ZOOM = 0.3;
 const selectFar = (s: { transform: [number, number, number] }) => s.transform[2] < DETAIL_ZOOM;
 
 /** Marks the canvas "far" when zoomed out; flips only when the zoom crosses DETAIL_ZOOM. */

@@ -36,6 +36,9 @@ const WIDENINGS: Partial<Record<SocketType, readonly SocketType[]>> = {
   PATH: ['STRING'],
 };
 
+/** 'an' before type names read with a vowel sound (IMAGE, INT, ATTENTION), else 'a'. */
+const article = (t: string) => (/^[AEIOU]/.test(t) ? 'an' : 'a');
+
 /**
  * Whether an output of type `from` may feed an input of type `to`. When it may not, `reason`
  * is a sentence for the user (the renderer shows it while dragging, validation prints it).
@@ -47,6 +50,6 @@ export function canConnect(from: SocketType, to: SocketType): { ok: true } | { o
     .map(([f]) => f)];
   return {
     ok: false,
-    reason: `a ${from} output cannot feed a ${to} input (${to} accepts ${accepted.join(' or ')}): ${SOCKET_TYPES[to].description}`,
+    reason: `${article(from)} ${from} output cannot feed ${article(to)} ${to} input (${to} accepts ${accepted.join(' or ')}): ${SOCKET_TYPES[to].description}`,
   };
 }

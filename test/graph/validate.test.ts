@@ -133,7 +133,7 @@ describe('validateGraph', () => {
     const issues = issuesOf(mismatch);
     expect(issues).toHaveLength(1); // INT -> FLOAT is fine, STRING -> INT is not
     expect(issues[0]).toMatchObject({ code: 'socket-type-mismatch', nodeId: 's', path: '$.edges[1]' });
-    expect(issues[0]!.message).toMatch(/a STRING output cannot feed a INT input/);
+    expect(issues[0]!.message).toMatch(/a STRING output cannot feed an INT input/);
   });
 
   it('reports two edges into one input', () => {

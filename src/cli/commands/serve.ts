@@ -68,7 +68,7 @@ async function serve(opts: ServeOptions): Promise<void> {
   }
 
   process.stdout.write(`Steer Studio is running at\n\n  ${server.url}\n\n`);
-  process.stdout.write(`graphs: ${graphsDir}\n`);
+  process.stdout.write(`graphs: ${graphsDir}\noutputs: ${server.outputDir}\n`);
   if (!LOOPBACK.has(opts.host)) {
     process.stderr.write(`warning: listening on ${opts.host}: anyone on your network who has the URL (with its token) can run graphs on this machine.\n`);
   }

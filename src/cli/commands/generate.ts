@@ -22,12 +22,15 @@ export const COMPARE_GRAPH = resolve(dirname(fileURLToPath(import.meta.url)), '.
 type SteerMethod = 'none' | 'centroid' | 'learned';
 
 /** The flags that set params of a compare-losses.json branch. */
-const steerFlags = (m: Exclude<SteerMethod, 'none'>): FlagBinding[] => [
-  { flag: '--seed', node: 'noise', param: 'seed' },
-  { flag: '--steps', node: `optimize_${m}`, param: 'steps' },
-  { flag: '--cfg', node: `optimize_${m}`, param: 'guidance' },
-  { flag: '--scheduler', node: `optimize_${m}`, param: 'scheduler' },
-];
+const steerFlags = (m: SteerMethod): FlagBinding[] => {
+  const sampler = m === 'none' ? 'sample_none' : `optimize_${m}`;
+  return [
+    { flag: '--seed', node: 'noise', param: 'seed' },
+    { flag: '--steps', node: sampler, param: 'steps' },
+    { flag: '--cfg', node: sampler, param: 'guidance' },
+    { flag: '--scheduler', node: sampler, param: 'scheduler' },
+  ];
+};
 
 /**
  * --steer's default: learned when the prompt states a steerable relation and an installed
@@ -81,7 +84,8 @@ export function register(program: Command): void {
       preflightOutput(dirname(out), `--out ${o.out}`);
       const method = (o.steer ?? defaultMethod(prompt, resolve(o.model ?? DEFAULT_MODEL_DIR))) as SteerMethod;
       if (!['none', 'centroid', 'learned'].includes(method)) throw new UsageError(`--steer must be learned, centroid or none, got '${o.steer}'`);
-      const steered = method !== 'none';
+      // A prompt with a relation runs a compare-losses branch (unsteered too), so its relation is checked.
+      const steered = method !== 'none' || parsePrompt(prompt).relations.some((r) => r.directional);
       const values = { '--seed': o.seed, '--steps': o.steps, '--cfg': o.cfg, '--scheduler': o.scheduler };
       const sets: CliSet[] = [
         { assignment: `prompt.text=${prompt}` },

@@ -1,5 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { decodePng, readPngText } from '../engine/image/png.ts';
+import { readPngFile } from '../engine/image/png.ts';
 import { defineNode } from './api.ts';
 import { PNG_KEYS } from './image-save.ts';
 import { resolveModelPath } from './model-load.ts';
@@ -24,19 +23,7 @@ export default defineNode({
   async execute(ctx, _inputs, p) {
     if (p.path === '') throw new Error('choose a PNG file');
     const file = resolveModelPath(p.path, ctx.baseDir);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(file);
-    } catch (err) {
-      throw new Error(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
-    let rgb;
-    try {
-      rgb = decodePng(bytes);
-    } catch (err) {
-      throw new Error(`${file}: not a readable PNG (${(err as Error).message})`);
-    }
-    const text = readPngText(bytes);
+    const { image: rgb, text } = await readPngFile(file);
     const seed = text[PNG_KEYS.seed] !== undefined ? Number(text[PNG_KEYS.seed]) : undefined;
     const prompt = text[PNG_KEYS.prompt] ?? '';
     const image = { ...rgb, meta: { ...(seed !== undefined && Number.isFinite(seed) ? { seed } : {}), ...(prompt ? { prompt } : {}) } };

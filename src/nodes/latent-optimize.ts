@@ -5,6 +5,7 @@ import { AUTHORS_SCHEDULE, Steerer, type SteerTerm } from '../engine/steer/optim
 import { defineNode } from './api.ts';
 import { sessions } from './model-load.ts';
 import { param } from './params.ts';
+import { checkNoiseLatent, SAMPLING_PARAMS } from './sampler.ts';
 
 export default defineNode({
   type: 'latent.optimize',
@@ -23,9 +24,7 @@ export default defineNode({
   ],
   outputs: [{ id: 'latent', label: 'Latent', type: 'LATENT' }],
   params: {
-    steps: param.int({ label: 'Steps', default: 50, min: 1, max: 1000 }),
-    guidance: param.float({ label: 'Guidance (CFG)', default: 7.5, min: 1, max: 30, step: 0.5 }),
-    scheduler: param.enum({ label: 'Scheduler', choices: ['ddim', 'euler'], default: 'ddim' }),
+    ...SAMPLING_PARAMS,
     last_step: param.int({ label: 'Optimise steps 0 to', default: AUTHORS_SCHEDULE.lastStep, min: 0, max: 999 }),
     max_iter: param.int({ label: 'Max iterations', default: AUTHORS_SCHEDULE.maxIter, min: 0, max: 100 }),
     alpha: param.float({ label: 'Step size (alpha)', default: AUTHORS_SCHEDULE.alpha, min: 0, max: 100, step: 0.05 }),
@@ -35,6 +34,7 @@ export default defineNode({
     stop_prob: param.float({ label: 'Stop probability', default: 1, min: 0, max: 1, step: 0.05 }),
   },
   async execute(ctx, { model, conditioning, latent, loss, loss2, loss3 }, p) {
+    checkNoiseLatent(model, latent, 'Latent Optimize');
     const prompt = conditioning.prompt;
     const thresholds = p.thresholds.split(',').map((x) => Number(x.trim()));
     if (thresholds.length === 0 || thresholds.some((x) => !Number.isFinite(x) || x < 0)) throw new Error(`loss thresholds must be comma-separated numbers >= 0, got '${p.thresholds}'`);

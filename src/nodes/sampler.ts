@@ -1,6 +1,26 @@
 import { sampleLatent } from '../engine/pipeline/sample.ts';
 import { defineNode } from './api.ts';
 import { param } from './params.ts';
+import type { Pipeline } from '../engine/pipeline/load.ts';
+import type { LatentValue } from './values.ts';
+
+/** Params every denoiser node shares (Sampler, Latent Optimize). */
+export const SAMPLING_PARAMS = {
+  steps: param.int({ label: 'Steps', default: 50, min: 1, max: 1000 }),
+  guidance: param.float({ label: 'Guidance (CFG)', default: 7.5, min: 1, max: 30, step: 0.5 }),
+  scheduler: param.enum({ label: 'Scheduler', choices: ['ddim', 'euler'], default: 'ddim' }),
+} as const;
+
+/** A denoiser takes one latent of the model's shape; otherwise an error saying what to set. */
+export function checkNoiseLatent(model: Pipeline, latent: LatentValue, who: string): void {
+  const [, c, h, w] = latent.shape;
+  const [mc, mh, mw] = model.latentShape;
+  if (latent.shape[0] !== 1 || c !== mc || h !== mh || w !== mw) {
+    const batch = latent.shape[0] !== 1 ? `batch ${latent.shape[0]}: ${who} denoises one latent at a time, so set Noise Latent to batch 1` : '';
+    const size = c !== mc || h !== mh || w !== mw ? `set Noise Latent to channels ${mc}, height ${mh}, width ${mw}` : '';
+    throw new Error(`the noise latent is ${latent.shape.join('x')} but this model denoises 1x${mc}x${mh}x${mw} latents: ${[batch, size].filter(Boolean).join('; and ')}`);
+  }
+}
 
 export default defineNode({
   type: 'diffusion.sample',
@@ -16,19 +36,11 @@ export default defineNode({
   ],
   outputs: [{ id: 'latent', label: 'Latent', type: 'LATENT' }],
   params: {
-    steps: param.int({ label: 'Steps', default: 50, min: 1, max: 1000 }),
-    guidance: param.float({ label: 'Guidance (CFG)', default: 7.5, min: 1, max: 30, step: 0.5 }),
-    scheduler: param.enum({ label: 'Scheduler', choices: ['ddim', 'euler'], default: 'ddim' }),
+    ...SAMPLING_PARAMS,
     eta: param.float({ label: 'DDIM eta', default: 0, min: 0, max: 1, step: 0.1 }),
   },
   async execute(ctx, { model, conditioning, latent }, p) {
-    const [, c, h, w] = latent.shape;
-    const [mc, mh, mw] = model.latentShape;
-    if (latent.shape[0] !== 1 || c !== mc || h !== mh || w !== mw) {
-      const batch = latent.shape[0] !== 1 ? `batch ${latent.shape[0]}: the Sampler denoises one latent at a time, so set Noise Latent to batch 1` : '';
-      const size = c !== mc || h !== mh || w !== mw ? `set Noise Latent to channels ${mc}, height ${mh}, width ${mw}` : '';
-      throw new Error(`the noise latent is ${latent.shape.join('x')} but this model denoises 1x${mc}x${mh}x${mw} latents: ${[batch, size].filter(Boolean).join('; and ')}`);
-    }
+    checkNoiseLatent(model, latent, 'the Sampler');
     const data = await sampleLatent(model, {
       cond: conditioning.cond,
       uncond: conditioning.uncond,

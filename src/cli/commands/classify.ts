@@ -8,9 +8,8 @@
  * that does not fit the model.
  */
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { decodePng } from '../../engine/image/png.ts';
+import { PngFormatError, readPngFile } from '../../engine/image/png.ts';
 import type { ImageRGB } from '../../engine/image/image.ts';
 import { SessionManager } from '../../engine/onnx/session.ts';
 import { loadPipeline } from '../../engine/pipeline/load.ts';
@@ -30,17 +29,12 @@ interface Opts {
   json?: boolean;
 }
 
-function readImage(file: string): ImageRGB {
-  let bytes: Buffer;
+async function readImage(file: string): Promise<ImageRGB> {
   try {
-    bytes = readFileSync(file);
+    return (await readPngFile(file)).image;
   } catch (err) {
-    throw new UsageError(`${file}: cannot read the image (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  try {
-    return decodePng(bytes);
-  } catch (err) {
-    throw new UsageError(`${file}: not a readable PNG image (${(err as Error).message})`);
+    if (err instanceof PngFormatError) throw new UsageError(err.message);
+    throw err;
   }
 }
 
@@ -63,7 +57,7 @@ export function register(program: Command): void {
         if (err instanceof ClassifyError) throw new UsageError(err.message);
         throw err;
       }
-      const image = readImage(resolve(imageFile));
+      const image = await readImage(resolve(imageFile));
       const sessions = new SessionManager();
       const pipe = await loadPipeline(resolve(o.model ?? DEFAULT_MODEL_DIR), sessions);
       const stop = interruptible();

@@ -11,6 +11,7 @@
  * chunk type names and every CRC, so a damaged file fails with an error that
  * says what is wrong and where (see PngFormatError). `zTXt` is read too.
  */
+import { readFile } from 'node:fs/promises';
 import { inflateSync, deflateSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import type { ImageRGB } from './image.ts';
@@ -315,4 +316,19 @@ export function decodePng(bytes: Uint8Array): ImageRGB {
     out[p * 3 + 2] = png.data[p * 4 + 2]!;
   }
   return { width, height, data: out };
+}
+
+/** Reads a PNG file: its image and text chunks. Failures say which file and why (unreadable, not a PNG). */
+export async function readPngFile(file: string): Promise<{ image: ImageRGB; text: Record<string, string> }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(file));
+  } catch (err) {
+    throw new PngFormatError(`${file}: cannot read the image (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    return { image: decodePng(bytes), text: readPngText(bytes) };
+  } catch (err) {
+    throw new PngFormatError(`${file}: not a readable PNG image (${(err as Error).message})`);
+  }
 }

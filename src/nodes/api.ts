@@ -4,7 +4,7 @@
  * with their ranges and defaults, and an `execute` that calls engine code.
  */
 import type { SocketSpec } from '../shared/catalogue.ts';
-import type { Preview } from '../shared/events.ts';
+import type { Preview, PreviewFrame } from '../shared/events.ts';
 import type { SocketType } from '../shared/sockets.ts';
 import type { ParamSpec, ParamValues } from './params.ts';
 import type { SocketValues } from './values.ts';
@@ -26,8 +26,8 @@ export interface NodeContext {
   signal: AbortSignal;
   /** Report progress: `value` of `max` steps done. */
   progress(value: number, max: number, message?: string): void;
-  /** Show an intermediate result (image, heatmap, table, text) in the editor. */
-  preview(preview: Preview): void;
+  /** Show an intermediate result (image, heatmap, table, bars, curve, text) in the editor; `frame` places it on the step timeline. */
+  preview(preview: Preview, frame?: PreviewFrame): void;
   log: NodeLogger;
   /** A folder this node type may keep files in across runs (created on first use). */
   cacheDir(): Promise<string>;

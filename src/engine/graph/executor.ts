@@ -238,8 +238,8 @@ function makeContext(a: ContextArgs): NodeContext {
       lastProgress = now;
       emit({ type: 'node.progress', runId, nodeId, value, max, ...(message !== undefined ? { message } : {}) });
     },
-    preview(preview) {
-      emit({ type: 'node.preview', runId, nodeId, preview });
+    preview(preview, frame) {
+      emit({ type: 'node.preview', runId, nodeId, preview, ...(frame ? { frame } : {}) });
     },
     log: { info: log('info'), warn: log('warn'), error: log('error') },
     async cacheDir() {

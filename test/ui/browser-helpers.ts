@@ -3,7 +3,10 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { build } from 'vite';
-import { ROOT } from './helpers.ts';
+import type { NodeRegistry } from '../../src/engine/graph/registry.ts';
+import { EngineHost } from '../../src/engine/host.ts';
+import { startServer } from '../../src/server/index.ts';
+import { ROOT, tempDir, writeGraphs } from './helpers.ts';
 
 export const CHROMIUM = process.env.STEER_CHROMIUM ?? '/usr/bin/chromium';
 export const RESULTS = path.join(ROOT, 'test-results');
@@ -51,4 +54,46 @@ export function rgb(hex: string): string {
 
 export function shot(name: string): string {
   return path.join(RESULTS, name);
+}
+
+/** A studio to drive: a real EngineHost over `registry`, `startServer` over a fresh renderer build, Chromium on it, the catalogue loaded. */
+export interface Studio {
+  dir: string;
+  graphsDir: string;
+  page: Page;
+  /** Page errors and React Flow complaints so far. */
+  problems: string[];
+  close(): Promise<void>;
+}
+
+export async function startStudio(name: string, registry: NodeRegistry, graphs: Record<string, unknown> = {}): Promise<Studio> {
+  const tmp = tempDir(name);
+  const graphsDir = path.join(tmp.dir, 'graphs');
+  await buildRenderer(path.join(tmp.dir, 'renderer'));
+  writeGraphs(graphsDir, graphs);
+  const host = new EngineHost({ graphsDir, cacheDir: path.join(tmp.dir, 'cache'), outputDir: path.join(tmp.dir, 'out'), registry });
+  const server = await startServer({ graphsDir, staticDir: path.join(tmp.dir, 'renderer'), engine: host, outputDir: path.join(tmp.dir, 'out') });
+  const browser = await launchChromium();
+  const { page, problems } = await openPage(browser, server.url);
+  await page.locator('[data-testid=connection][data-state=open]').waitFor();
+  await page.locator('[data-testid=catalogue-count]', { hasText: /^\d+ node types$/ }).waitFor();
+  return {
+    dir: tmp.dir,
+    graphsDir,
+    page,
+    problems,
+    async close() {
+      await browser.close();
+      await server.close();
+      host.dispose();
+      tmp.cleanup();
+    },
+  };
+}
+
+/** Open a file from the graph list; resolves once `nodeId` is on the canvas and the view is fitted to it. */
+export async function openFromList(page: Page, name: string, nodeId: string): Promise<void> {
+  await page.locator('[data-testid=graph-list] [data-graph]', { hasText: name }).click();
+  await page.locator(`[data-testid=node-${nodeId}]`).waitFor();
+  await page.locator('[data-testid=flow][data-fitted=true]').waitFor();
 }

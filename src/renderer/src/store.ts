@@ -8,13 +8,28 @@ import { castDraft, produce, type Draft } from 'immer';
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { immer } from 'zustand/middleware/immer';
 import type { Catalogue, NodeTypeInfo } from '../../shared/catalogue.ts';
-import type { EngineEvent, ErrorInfo, OutputSummary, Preview } from '../../shared/events.ts';
+import type { EngineEvent, ErrorInfo, OutputSummary, Preview, PreviewFrame } from '../../shared/events.ts';
 import { GRAPH_VERSION, type GraphIssue } from '../../shared/graph.ts';
 import type { EngineApi } from '../../shared/protocol.ts';
 import { EngineRequestError, type ConnectionState } from './engine-client.ts';
 import { copySelection, preparePaste } from './editor/clipboard.ts';
 import { checkLink, type LinkEnds } from './editor/connect.ts';
-import { catalogueIndex, docFromJson, emptyDoc, FRAME_PREFIX, framesOf, newNode, reroutesOf, UNTITLED, uniqueId, type EditorDoc, type Frame, type Reroutes } from './editor/doc.ts';
+import {
+  catalogueIndex,
+  clampPreview,
+  docFromJson,
+  emptyDoc,
+  FRAME_PREFIX,
+  framesOf,
+  newNode,
+  reroutesOf,
+  UNTITLED,
+  uniqueId,
+  type EditorDoc,
+  type Frame,
+  type NodeUi,
+  type Reroutes,
+} from './editor/doc.ts';
 import { emptyHistory, recordEdit, redo, undo, type History, type HistoryEntry } from './editor/history.ts';
 
 export type NodeStatus = 'pending' | 'running' | 'cached' | 'finished' | 'failed';
@@ -36,6 +51,12 @@ export interface RunState {
   cached?: number;
   error?: ErrorInfo;
   failedNodeId?: string;
+}
+
+/** A preview placed on the step timeline (events.ts PreviewFrame). */
+export interface FramedPreview {
+  frame: PreviewFrame;
+  preview: Preview;
 }
 
 export interface LogLine {
@@ -86,7 +107,10 @@ export interface StudioState {
   nodeIssues: Record<string, string[]>;
   run: RunState | null;
   nodeRuns: Record<string, NodeRunState>;
+  /** Unframed previews per node: the newest per (kind, label), a few. */
   previews: Record<string, Preview[]>;
+  /** Every framed preview of the node's last run, in the order they came (the step timeline). */
+  frames: Record<string, FramedPreview[]>;
   logs: LogLine[];
   selectedNodeIds: string[];
   selectedEdgeIds: string[];
@@ -113,6 +137,8 @@ export interface StudioState {
   addNode(type: string, position: { x: number; y: number }, link?: AddMenuState['link']): string | undefined;
   connect(link: LinkEnds): { ok: boolean; reason?: string };
   setParam(nodeId: string, key: string, value: unknown): void;
+  /** Set the size of a node's on-canvas preview (kept in `meta.nodeUi`, one undo step). */
+  resizePreview(nodeId: string, size: { width: number; height: number }): void;
   moveNodes(moves: { id: string; position: { x: number; y: number } }[], group?: string): void;
   deleteSelection(): void;
   /** A frame around the given bounds (the selected nodes' box), titled, selected. */
@@ -159,6 +185,8 @@ export type StudioStore = StoreApi<StudioState>;
 /** A saved mark no undo stack holds: the document has never been saved as it is. */
 const NEVER_SAVED: HistoryEntry = { patches: [], inverse: [], time: 0 };
 const MAX_PREVIEWS_PER_NODE = 6;
+/** Framed previews kept per node: e.g. 50 steps x 20 iterations x 4 previews. */
+const MAX_FRAMES_PER_NODE = 5000;
 const MAX_LOG_LINES = 500;
 const VALIDATE_DELAY_MS = 400;
 
@@ -206,6 +234,7 @@ export function createStudioStore(engine: EngineApi): StudioStore {
           s.run = null;
           s.nodeRuns = {};
           s.previews = {};
+          s.frames = {};
           s.logs = [];
           s.addMenu = null;
         });
@@ -306,6 +335,7 @@ export function createStudioStore(engine: EngineApi): StudioStore {
         run: null,
         nodeRuns: {},
         previews: {},
+        frames: {},
         logs: [],
         selectedNodeIds: [],
         selectedEdgeIds: [],
@@ -486,6 +516,14 @@ export function createStudioStore(engine: EngineApi): StudioStore {
           }, `param:${nodeId}:${key}`);
         },
 
+        resizePreview(nodeId, size) {
+          get().edit((d) => {
+            const all = (isPlainRecord(d.meta.nodeUi) ? d.meta.nodeUi : (d.meta.nodeUi = {})) as Record<string, NodeUi>;
+            const entry = isPlainRecord(all[nodeId]) ? all[nodeId] : (all[nodeId] = {});
+            entry.preview = { width: clampPreview(size.width, 'width'), height: clampPreview(size.height, 'height') };
+          });
+        },
+
         moveNodes(moves, group) {
           get().edit((d) => {
             const at = new Map(d.nodes.map((n, i) => [n.id, i]));
@@ -508,11 +546,12 @@ export function createStudioStore(engine: EngineApi): StudioStore {
             d.nodes = d.nodes.filter((n) => !nodes.has(n.id));
             d.edges = d.edges.filter((e) => !edges.has(e.id) && !nodes.has(e.from.node) && !nodes.has(e.to.node));
             if (Array.isArray(d.meta.frames)) d.meta.frames = (d.meta.frames as Frame[]).filter((f) => !nodes.has(`${FRAME_PREFIX}${f?.id}`));
-            // Bends of links that are gone go with them.
+            // Bends of links that are gone go with them, and so does the UI state of nodes that are gone.
             if (isPlainRecord(d.meta.reroutes)) {
               const kept = new Set(d.edges.map((e) => e.id));
               for (const id of Object.keys(d.meta.reroutes)) if (!kept.has(id)) delete (d.meta.reroutes as Reroutes)[id];
             }
+            if (isPlainRecord(d.meta.nodeUi)) for (const id of nodes) delete d.meta.nodeUi[id];
           });
           set((s) => {
             s.selectedNodeIds = [];
@@ -824,11 +863,18 @@ export function createStudioStore(engine: EngineApi): StudioStore {
                 node(event.nodeId).status = 'running';
                 // Previews of a node that runs again are replaced; cached nodes keep theirs.
                 delete s.previews[event.nodeId];
+                delete s.frames[event.nodeId];
                 break;
               case 'node.progress':
                 node(event.nodeId).progress = { value: event.value, max: event.max, message: event.message };
                 break;
               case 'node.preview': {
+                if (event.frame) {
+                  const framed = (s.frames[event.nodeId] ??= []);
+                  framed.push(castDraft({ frame: event.frame, preview: event.preview }));
+                  if (framed.length > MAX_FRAMES_PER_NODE) framed.splice(0, framed.length - MAX_FRAMES_PER_NODE);
+                  break;
+                }
                 const list = (s.previews[event.nodeId] ??= []);
                 const label = event.preview.label;
                 const at = label === undefined ? -1 : list.findIndex((p) => p.label === label && p.kind === event.preview.kind);

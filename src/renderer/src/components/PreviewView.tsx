@@ -1,7 +1,18 @@
+/**
+ * One preview, as the side panel draws it (with its label) and as a node draws it (the body
+ * only, at the size the node's resizable preview has): images, heatmaps, bars, curves, tables,
+ * text and JSON.
+ */
 import { useEffect, useRef } from 'react';
 import type { Preview } from '../../../shared/events.ts';
+import { BarsChart, barsHeight, CurveChart } from './Charts.tsx';
 
-function Heatmap({ width, height, values }: { width: number; height: number; values: number[] }) {
+/** Width of a chart in the side panel (w-96 less its padding and the figure's). */
+export const PANEL_CHART_WIDTH = 330;
+const PANEL_CURVE_HEIGHT = 180;
+
+/** A heatmap on a canvas, one pixel per value, low to high from dark blue through red to yellow; `fit` keeps it inside its box. */
+export function Heatmap({ width, height, values, fit }: { width: number; height: number; values: number[]; fit?: boolean }) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const canvas = ref.current;
@@ -24,7 +35,9 @@ function Heatmap({ width, height, values }: { width: number; height: number; val
     }
     ctx.putImageData(img, 0, 0);
   }, [width, height, values]);
-  return <canvas ref={ref} width={width} height={height} className="w-full [image-rendering:pixelated]" />;
+  return (
+    <canvas ref={ref} width={width} height={height} className={`${fit ? 'max-h-full max-w-full object-contain' : 'w-full'} [image-rendering:pixelated]`} style={fit ? { height: '100%' } : undefined} />
+  );
 }
 
 export function PreviewView({ preview }: { preview: Preview }) {
@@ -71,6 +84,8 @@ export function PreviewView({ preview }: { preview: Preview }) {
         />
       )}
       {preview.kind === 'heatmap' && <Heatmap width={preview.width} height={preview.height} values={preview.values} />}
+      {preview.kind === 'bars' && <BarsChart preview={preview} size={{ width: PANEL_CHART_WIDTH, height: barsHeight(preview.values.length) }} />}
+      {preview.kind === 'curve' && <CurveChart preview={preview} size={{ width: PANEL_CHART_WIDTH, height: PANEL_CURVE_HEIGHT }} />}
     </figure>
   );
 }

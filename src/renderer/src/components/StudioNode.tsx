@@ -5,12 +5,14 @@
  * this node's slices of the store, so other nodes changing never re-renders it.
  */
 import { Handle, Position, type NodeProps } from '@xyflow/react';
-import { memo } from 'react';
+import { memo, useCallback, useState } from 'react';
 import type { SocketSpec } from '../../../shared/catalogue.ts';
 import { MISSING_COLOR, UNKNOWN_SOCKET_COLOR } from '../editor/colors.ts';
+import { nodeUiEntry, previewSizeOf } from '../editor/doc.ts';
 import type { StudioFlowNode } from '../editor/flow.ts';
-import type { NodeStatus } from '../store.ts';
+import type { NodeStatus, StudioState } from '../store.ts';
 import { useStudio } from '../studio-context.tsx';
+import { defaultPreviewSize, NODE_PREVIEW_KINDS, NODE_WIDTH, NodePreview, type Size } from './NodePreview.tsx';
 import { ParamField } from './ParamField.tsx';
 
 export const STATUS_STYLE: Record<NodeStatus, { ring: string; badge: string; label: string }> = {
@@ -69,14 +71,32 @@ const RENDERS: Record<string, number> | undefined =
     ? ((window as unknown as { __steerRenders: Record<string, number> }).__steerRenders = {})
     : undefined;
 
+/** What a node draws on the canvas: its newest unframed image, heatmap, bars or curve, else the newest framed one (a run in progress). */
+function canvasPreview(s: StudioState, id: string) {
+  return s.previews[id]?.findLast((p) => NODE_PREVIEW_KINDS.has(p.kind)) ?? s.frames[id]?.findLast((f) => NODE_PREVIEW_KINDS.has(f.preview.kind))?.preview;
+}
+
 function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
   const { node, info } = data;
   if (RENDERS) RENDERS[id] = (RENDERS[id] ?? 0) + 1;
   const run = useStudio((s) => s.nodeRuns[id]);
   const problems = useStudio((s) => s.nodeIssues[id]);
-  const image = useStudio((s) => s.previews[id]?.findLast((p) => p.kind === 'image'));
+  const preview = useStudio((s) => canvasPreview(s, id));
+  const uiEntry = useStudio((s) => nodeUiEntry(s.doc, id));
   const sockets = useStudio((s) => s.catalogue?.sockets);
   const setParam = useStudio((s) => s.setParam);
+  const resizePreview = useStudio((s) => s.resizePreview);
+  // The size under the pointer while the preview's corner is dragged (written to the document on release).
+  const [liveSize, setLiveSize] = useState<Size | null>(null);
+  const onResize = useCallback(
+    (size: Size, done: boolean) => {
+      setLiveSize(done ? null : size);
+      if (done) resizePreview(id, size);
+    },
+    [id, resizePreview],
+  );
+  const previewSize = preview ? (liveSize ?? previewSizeOf(uiEntry) ?? defaultPreviewSize(preview)) : undefined;
+  const title = node.title ?? info?.title ?? (node.type || node.id);
   const missing = !info;
   const status = run ? STATUS_STYLE[run.status] : undefined;
   const progress = run?.status === 'running' && run.progress && run.progress.max > 0 ? run.progress.value / run.progress.max : undefined;
@@ -88,17 +108,17 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
   const seedUsed = seedKey ? seedFromOutputs(run?.outputs) : undefined;
   return (
     <div
-      className={`studio-node relative w-[260px] rounded-md border ${missing ? 'bg-red-950/80' : 'border-neutral-700 bg-neutral-900'} ${status ? `ring-2 ${status.ring}` : ''} ${selected ? 'outline-2 outline-offset-2 outline-amber-300' : ''}`}
+      className={`studio-node relative rounded-md border ${missing ? 'bg-red-950/80' : 'border-neutral-700 bg-neutral-900'} ${status ? `ring-2 ${status.ring}` : ''} ${selected ? 'outline-2 outline-offset-2 outline-amber-300' : ''}`}
       data-testid={`node-${id}`}
       data-node-type={node.type}
       data-missing={missing ? 'true' : 'false'}
       data-status={run?.status ?? 'idle'}
-      style={missing ? { borderColor: MISSING_COLOR } : undefined}
+      style={{ width: previewSize?.width ?? NODE_WIDTH, ...(missing ? { borderColor: MISSING_COLOR } : {}) }}
     >
       <div className={`flex items-center gap-2 rounded-t-md px-3 py-1.5 ${missing ? 'bg-red-700/70' : 'bg-neutral-800'}`}>
         <div className="min-w-0 flex-1">
           <div className="truncate text-sm font-semibold text-neutral-50" data-testid="node-title">
-            {node.title ?? info?.title ?? (node.type || node.id)}
+            {title}
           </div>
           <div className="studio-detail truncate font-mono text-[10px] text-neutral-400" data-testid="node-type">
             {node.type || '(no type)'} · {id}
@@ -175,16 +195,7 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
           )}
         </div>
       )}
-      {image?.kind === 'image' && (
-        <img
-          className="block w-full rounded-b-md [image-rendering:pixelated]"
-          alt={`preview of ${node.title ?? info?.title ?? id}`}
-          data-testid="node-preview"
-          width={image.width}
-          height={image.height}
-          src={`data:image/png;base64,${image.pngBase64}`}
-        />
-      )}
+      {preview && previewSize && <NodePreview preview={preview} size={previewSize} title={title} onResize={onResize} />}
     </div>
   );
 }

@@ -167,3 +167,31 @@ export function reroutesOf(doc: EditorDoc): Reroutes {
   }
   return out;
 }
+
+/**
+ * Per-node editor state, kept in `meta.nodeUi` by node id (the engine ignores it, every tool
+ * keeps it): the size of the node's on-canvas preview.
+ */
+export interface NodeUi {
+  preview?: { width: number; height: number };
+}
+
+export const PREVIEW_LIMITS = { minWidth: 200, maxWidth: 1200, minHeight: 60, maxHeight: 1200 } as const;
+
+/** The raw `meta.nodeUi` entry of a node (the same object while it is unchanged, so it can be a store selector's result). */
+export function nodeUiEntry(doc: EditorDoc | null, id: string): unknown {
+  const all = doc?.meta.nodeUi;
+  return isRecord(all) ? all[id] : undefined;
+}
+
+/** The preview size an entry holds, when it holds a usable one. */
+export function previewSizeOf(entry: unknown): { width: number; height: number } | undefined {
+  const p = isRecord(entry) ? entry.preview : undefined;
+  if (!isRecord(p) || typeof p.width !== 'number' || typeof p.height !== 'number' || !Number.isFinite(p.width) || !Number.isFinite(p.height)) return undefined;
+  return { width: clampPreview(p.width, 'width'), height: clampPreview(p.height, 'height') };
+}
+
+export function clampPreview(v: number, axis: 'width' | 'height'): number {
+  const [lo, hi] = axis === 'width' ? [PREVIEW_LIMITS.minWidth, PREVIEW_LIMITS.maxWidth] : [PREVIEW_LIMITS.minHeight, PREVIEW_LIMITS.maxHeight];
+  return Math.round(Math.min(hi, Math.max(lo, v)));
+}

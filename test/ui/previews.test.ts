@@ -1,0 +1,124 @@
+/**
+ * Chart previews in Chromium against `startServer` over a real
+ * EngineHost running the preview test nodes (preview-nodes.ts): bars and curves drawn as SVG
+ * on the node and in the side panel, the node's preview resized by its corner and the size
+ * saved with the graph.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GraphFile } from '../../src/shared/graph.ts';
+import { openFromList, shot, startStudio, type Studio } from './browser-helpers.ts';
+import { previewRegistry } from './preview-nodes.ts';
+
+const CHARTS_GRAPH: GraphFile = {
+  format: 'steer-graph',
+  version: 1,
+  meta: { name: 'Charts' },
+  nodes: [
+    { id: 'charts', type: 'test.charts', typeVersion: 1, params: { iterations: 12, log: true }, position: { x: 0, y: 0 } },
+    { id: 'timeline', type: 'test.timeline', typeVersion: 1, params: { steps: 4, iterations: 3 }, position: { x: 420, y: 0 } },
+  ],
+  edges: [],
+};
+
+let studio: Studio;
+let page: Page;
+let problems: string[];
+
+beforeAll(async () => {
+  studio = await startStudio('previews', previewRegistry(), { 'charts.json': CHARTS_GRAPH });
+  ({ page, problems } = studio);
+  await openFromList(page, 'charts', 'charts');
+});
+
+afterAll(() => studio?.close());
+
+const node = (id: string) => page.locator(`[data-testid=node-${id}]`);
+const panel = (id: string) => page.locator(`[data-testid=node-panel-${id}]`);
+
+describe('chart previews in Chromium', () => {
+  it('draws class-probability bars and a loss curve as SVG with labels and axes, on the node and in the side panel', async () => {
+    await page.keyboard.press('Control+Enter');
+    await page.locator('[data-testid=run-status][data-status=finished]').waitFor({ timeout: 30_000 });
+
+    // The side panel: both charts, with their labels.
+    const bars = panel('charts').locator('[data-testid=preview-bars]');
+    await bars.waitFor();
+    expect(await bars.locator('figcaption').textContent()).toBe('p(left) term 1');
+    const barSvg = bars.getByRole('img');
+    expect(await barSvg.getAttribute('aria-label')).toMatch(/^p\(left\) term 1: left 0\.\d+, right 0\.\d+, above 0\.\d+, below 0\.\d+$/);
+    expect(await bars.locator('[data-testid=bar]').count()).toBe(4);
+    // The wanted class is highlighted, and its bar is the longest (the node made it so).
+    expect(await bars.locator('[data-testid=bar][data-highlight=true] text').first().textContent()).toBe('left');
+    const widths = await bars.locator('[data-testid=bar] rect').evaluateAll((els) => els.map((e) => Number(e.getAttribute('width'))));
+    expect(widths[0]).toBe(Math.max(...widths));
+    expect(widths.every((w) => w > 0)).toBe(true);
+    // The value axis: 0 to 1.
+    const barTicks = await bars.locator('[data-testid=value-tick]').allTextContents();
+    expect(barTicks[0]).toBe('0');
+    expect(barTicks.at(-1)).toBe('1');
+
+    const curve = panel('charts').locator('[data-testid=preview-curve]');
+    expect(await curve.locator('figcaption').textContent()).toBe('loss per iteration');
+    expect(await curve.locator('[data-testid=x-label]').textContent()).toBe('iteration');
+    expect(await curve.locator('[data-testid=y-label]').textContent()).toBe('loss (log)');
+    expect(await curve.locator('[data-testid=series]').count()).toBe(2);
+    expect(await curve.locator('[data-testid=series]').first().locator('polyline').getAttribute('points')).toMatch(/^([\d.]+,[\d.]+ ){11}[\d.]+,[\d.]+$/);
+    // Log scale: the y ticks are powers of ten.
+    const yTicks = await curve.locator('[data-testid=y-tick] text').allTextContents();
+    expect(yTicks.length).toBeGreaterThanOrEqual(2);
+    for (const t of yTicks) expect(Math.log10(Number(t)) % 1).toBeCloseTo(0, 6);
+    expect(await curve.locator('[data-testid=x-tick]').first().textContent()).toBe('0');
+
+    // On the node: the newest chart (the curve), at the node's width.
+    const box = node('charts').locator('[data-testid=node-preview-box]');
+    expect(await box.getAttribute('data-kind')).toBe('curve');
+    expect(await box.locator('[data-testid=curve-chart]').getAttribute('width')).toBe('260');
+    await page.screenshot({ path: shot('previews-charts.png') });
+    expect(problems).toEqual([]);
+  });
+
+  it('resizes the on-node preview by its corner (one undo step) and saves the size with the graph', async () => {
+    const box = node('charts').locator('[data-testid=node-preview-box]');
+    const before = (await box.boundingBox())!;
+    const nodeBefore = (await node('charts').boundingBox())!;
+    const zoom = await page.locator('.react-flow__viewport').evaluate((el) => new DOMMatrix(getComputedStyle(el).transform).a);
+    const corner = (await node('charts').locator('[data-testid=preview-resize]').boundingBox())!;
+    await page.mouse.move(corner.x + corner.width / 2, corner.y + corner.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(corner.x + 60, corner.y + 40, { steps: 3 });
+    await page.mouse.move(corner.x + 120 * zoom, corner.y + 80 * zoom, { steps: 3 });
+    await page.mouse.up();
+    const after = (await box.boundingBox())!;
+    // 120 x 80 flow pixels larger (give or take the handle's centre), and the node grew with it.
+    expect((after.width - before.width) / zoom).toBeGreaterThan(110);
+    expect((after.height - before.height) / zoom).toBeGreaterThan(70);
+    expect((await node('charts').boundingBox())!.width - nodeBefore.width).toBeCloseTo(after.width - before.width, 0);
+    const svgWidth = Number(await box.locator('[data-testid=curve-chart]').getAttribute('width'));
+    expect(svgWidth).toBeGreaterThan(370);
+    // The node did not move: the drag was the preview's.
+    const nodeAfter = (await node('charts').boundingBox())!;
+    expect(Math.abs(nodeAfter.x - nodeBefore.x)).toBeLessThan(1);
+    await page.screenshot({ path: shot('previews-resized.png') });
+
+    // One undo step: undo restores the default size, redo the new one.
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => box.locator('[data-testid=curve-chart]').getAttribute('width')).toBe('260');
+    await page.keyboard.press('Control+y');
+    await expect.poll(() => box.locator('[data-testid=curve-chart]').getAttribute('width')).toBe(String(svgWidth));
+
+    // Saved in the graph's meta (UI state the engine ignores), and back after a reload.
+    await page.keyboard.press('Control+s');
+    await expect.poll(() => page.locator('[data-testid=notice]').textContent()).toContain('saved charts.json');
+    const saved = JSON.parse(readFileSync(path.join(studio.graphsDir, 'charts.json'), 'utf8')) as GraphFile;
+    expect(saved.meta.nodeUi).toEqual({ charts: { preview: { width: svgWidth, height: expect.any(Number) } } });
+    await page.reload();
+    await openFromList(page, 'charts', 'charts');
+    await page.keyboard.press('Control+Enter');
+    await page.locator('[data-testid=run-status][data-status=finished]').waitFor({ timeout: 30_000 });
+    expect(await node('charts').locator('[data-testid=curve-chart]').getAttribute('width')).toBe(String(svgWidth));
+    expect(problems).toEqual([]);
+  });
+});

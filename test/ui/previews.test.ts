@@ -1,8 +1,8 @@
 /**
- * Chart previews in Chromium against `startServer` over a real
+ * Chart previews and the step timeline in Chromium against `startServer` over a real
  * EngineHost running the preview test nodes (preview-nodes.ts): bars and curves drawn as SVG
  * on the node and in the side panel, the node's preview resized by its corner and the size
- * saved with the graph.
+ * saved with the graph; the timeline of framed previews scrubbed with the mouse and keyboard.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,7 +10,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GraphFile } from '../../src/shared/graph.ts';
 import { openFromList, shot, startStudio, type Studio } from './browser-helpers.ts';
-import { previewRegistry } from './preview-nodes.ts';
+import { formatNumber } from '../../src/renderer/src/components/Charts.tsx';
+import { CLASSES, previewRegistry, probabilities } from './preview-nodes.ts';
 
 const CHARTS_GRAPH: GraphFile = {
   format: 'steer-graph',
@@ -119,6 +120,55 @@ describe('chart previews in Chromium', () => {
     await page.keyboard.press('Control+Enter');
     await page.locator('[data-testid=run-status][data-status=finished]').waitFor({ timeout: 30_000 });
     expect(await node('charts').locator('[data-testid=curve-chart]').getAttribute('width')).toBe(String(svgWidth));
+    expect(problems).toEqual([]);
+  });
+
+  it('scrubs the step timeline of framed previews (Step and Iteration sliders, by keyboard); unframed previews stay as they were', async () => {
+    await page.keyboard.press('Control+Enter');
+    await page.locator('[data-testid=run-status][data-status=finished]').waitFor({ timeout: 30_000 });
+    // Not selected: the panel says there is a timeline to scrub.
+    await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
+    await expect.poll(() => panel('timeline').locator('[data-testid=timeline-hint]').textContent()).toContain('20 previews on the step timeline');
+    await node('timeline').locator('[data-testid=node-title]').click();
+    const timeline = panel('timeline').getByRole('region', { name: 'Step timeline' });
+    const stepSlider = timeline.getByRole('slider', { name: 'Step' });
+    const iterSlider = timeline.getByRole('slider', { name: 'Iteration' });
+    const bars = timeline.locator('[data-testid=preview-bars]');
+    const expectBars = async (t: number) => {
+      const p = probabilities(t);
+      await expect.poll(() => bars.getByRole('img').getAttribute('aria-label')).toBe(`p(left) term 1: ${CLASSES.map((c, i) => `${c} ${formatNumber(p[i]!)}`).join(', ')}`);
+    };
+    // It starts at the newest frame: step 4 of 4, iteration 3 of 3.
+    expect(await stepSlider.getAttribute('aria-valuetext')).toBe('step 4 of 4');
+    expect(await iterSlider.getAttribute('aria-valuetext')).toBe('iteration 3 of 3');
+    await expectBars(1);
+    // The step's own previews (framed without an iteration) show beside the iteration's bars.
+    expect(await timeline.locator('[data-testid=preview-heatmap] figcaption').textContent()).toBe('token "circle" at step 4');
+    expect(await timeline.locator('[data-testid=preview-image] figcaption').textContent()).toBe('x0 prediction');
+    // Unframed previews: below, as before.
+    expect(await panel('timeline').locator('[data-testid=preview-curve] figcaption').textContent()).toBe('loss over all iterations');
+    expect(await panel('timeline').locator('[data-testid=preview-text]').textContent()).toContain('4 steps, 3 iterations each');
+    expect(await timeline.locator('[data-testid=preview-curve]').count()).toBe(0);
+
+    // Keyboard: Home goes to the first step (its newest iteration), arrows step through iterations.
+    await stepSlider.focus();
+    await page.keyboard.press('Home');
+    await expect.poll(() => stepSlider.getAttribute('aria-valuetext')).toBe('step 1 of 4');
+    expect(await timeline.locator('[data-testid=preview-heatmap] figcaption').textContent()).toBe('token "circle" at step 1');
+    await expectBars(2 / 11);
+    await iterSlider.focus();
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(() => iterSlider.getAttribute('aria-valuetext')).toBe('iteration 1 of 3');
+    await expectBars(0);
+    await stepSlider.focus();
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => stepSlider.getAttribute('aria-valuetext')).toBe('step 2 of 4');
+    // The iteration picked stays picked on the next step: step 2, iteration 1.
+    expect(await iterSlider.getAttribute('aria-valuetext')).toBe('iteration 1 of 3');
+    await expectBars(3 / 11);
+    expect(await timeline.getAttribute('data-step')).toBe('1');
+    await page.screenshot({ path: shot('previews-timeline.png') });
     expect(problems).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import { FRAME_PREFIX } from '../editor/doc.ts';
 import { useStudio } from '../studio-context.tsx';
 import { PreviewView } from './PreviewView.tsx';
 import { STATUS_STYLE } from './StudioNode.tsx';
+import { Timeline } from './Timeline.tsx';
 
 const NO_PREVIEWS: never[] = [];
 
@@ -19,10 +20,11 @@ const NodePanel = memo(function NodePanel({ id, always }: { id: string; always: 
   });
   const nr = useStudio((s) => s.nodeRuns[id]);
   const list = useStudio((s) => s.previews[id] ?? NO_PREVIEWS);
+  const frames = useStudio((s) => s.frames[id]);
   const logs = useStudio((s) => s.logs);
   const selectNode = useStudio((s) => s.selectNode);
   const nodeLogs = useMemo(() => logs.filter((l) => l.nodeId === id).slice(-20), [logs, id]);
-  if (!nr && list.length === 0 && !always) return null;
+  if (!nr && list.length === 0 && !frames && !always) return null;
   return (
     <section className="rounded border border-neutral-800 p-2" data-testid={`node-panel-${id}`}>
       <div className="mb-1 flex items-center gap-2">
@@ -56,6 +58,14 @@ const NodePanel = memo(function NodePanel({ id, always }: { id: string; always: 
           ))}
         </ul>
       )}
+      {frames &&
+        (always ? (
+          <Timeline frames={frames} />
+        ) : (
+          <p className="mt-1 text-[11px] text-neutral-500" data-testid="timeline-hint">
+            {frames.length} previews on the step timeline: select the node to scrub them.
+          </p>
+        ))}
       <div className="mt-1 space-y-2">
         {list.map((p, k) => (
           <PreviewView key={`${p.kind}:${p.label ?? k}`} preview={p} />

@@ -1,10 +1,12 @@
-import type { Relation } from '../engine/eval/geneval.ts';
+import { decodeLatent } from '../engine/pipeline/decode.ts';
 import { sampleLatent } from '../engine/pipeline/sample.ts';
-import { objectTokenGroups } from '../engine/steer/attention.ts';
-import { AUTHORS_SCHEDULE, Steerer, type SteerTerm } from '../engine/steer/optimize.ts';
+import { LossResolveError, planLosses, type LossSpec } from '../engine/steer/losses.ts';
+import { AUTHORS_SCHEDULE, Steerer, type IterationEvent } from '../engine/steer/optimize.ts';
+import type { PreviewFrame } from '../shared/events.ts';
 import { defineNode } from './api.ts';
 import { sessions } from './model-load.ts';
 import { param } from './params.ts';
+import { imagePreview } from './previews.ts';
 import { checkNoiseLatent, SAMPLING_PARAMS } from './sampler.ts';
 
 export default defineNode({
@@ -13,7 +15,7 @@ export default defineNode({
   title: 'Latent Optimize (steered sampler)',
   category: 'Steering',
   description:
-    "Denoises like the Sampler, but before each of the first denoising steps it moves the latent down the gradient of the connected losses (Learn-to-Steer's test-time optimisation): up to Max iterations + 1 loss evaluations per step, stopping when the loss is under the step's threshold (or every learned term's target probability reaches Stop probability). Defaults are the authors' (steps 0-24, 15 + 1 iterations, alpha 5, raw gradient, thresholds 1e-5/3e-5/5e-5/7e-5, relations alternated). 'normalized' steps move by alpha in rms whatever the gradient's size. A non-finite loss ends that step's optimisation with a warning.",
+    "Denoises like the Sampler, but before each of the first denoising steps it moves the latent down the gradient of the connected losses (Learn-to-Steer's test-time optimisation): up to Max iterations + 1 loss evaluations per step, stopping when the relation loss is under the step's threshold (or every learned term's target probability reaches Stop probability). Defaults are the authors' (steps 0-24, 15 + 1 iterations, alpha 5, raw gradient, thresholds 1e-5/3e-5/5e-5/7e-5, relations alternated). 'normalized' steps move by alpha in rms whatever the gradient's size. Presence and binding losses are added at every iteration. A non-finite loss ends that step's optimisation with a warning. With Step timeline on, every step and iteration leaves previews (class probabilities, the steered tokens' maps, the x0 prediction) for the editor's timeline.",
   inputs: [
     { id: 'model', label: 'Model', type: 'MODEL' },
     { id: 'conditioning', label: 'Conditioning', type: 'CONDITIONING' },
@@ -32,19 +34,44 @@ export default defineNode({
     combine: param.enum({ label: 'Several relations', choices: ['alternate', 'sum'], default: 'alternate' }),
     thresholds: param.string({ label: 'Loss thresholds (steps 0, 1, ...)', default: AUTHORS_SCHEDULE.thresholds.join(',') }),
     stop_prob: param.float({ label: 'Stop probability', default: 1, min: 0, max: 1, step: 0.05 }),
+    timeline: param.boolean({ label: 'Step timeline previews', default: true }),
   },
+  migrate: (_from, p) => p,
   async execute(ctx, { model, conditioning, latent, loss, loss2, loss3 }, p) {
     checkNoiseLatent(model, latent, 'Latent Optimize');
     const prompt = conditioning.prompt;
     const thresholds = p.thresholds.split(',').map((x) => Number(x.trim()));
     if (thresholds.length === 0 || thresholds.some((x) => !Number.isFinite(x) || x < 0)) throw new Error(`loss thresholds must be comma-separated numbers >= 0, got '${p.thresholds}'`);
-    const terms: SteerTerm[] = [loss, loss2, loss3].filter((l) => l !== undefined).map((l, k) => {
-      const r = prompt.relations[l.relation];
-      if (!r) throw new Error(`loss ${k + 1} asks for relation #${l.relation}, but the prompt "${prompt.text}" has ${prompt.relations.length} relation(s)`);
-      if (!r.directional) throw new Error(`loss ${k + 1}: relation #${l.relation} ("${r.phrase}") has no direction to steer towards`);
-      return { kind: l.kind, subject: r.subjectIndex, object: r.objectIndex, relation: r.relation as Relation, weight: l.weight, classifier: l.classifier, margin: l.margin };
-    });
-    const steerer = await Steerer.create(model, sessions, terms, {
+    const losses = [loss, loss2, loss3].filter((l): l is LossSpec => l !== undefined);
+    let plan;
+    try {
+      plan = planLosses(losses, prompt, conditioning.objects, conditioning.tokens, p.combine, (k) => `loss ${k + 1}`);
+    } catch (err) {
+      throw err instanceof LossResolveError ? new Error(err.message) : err;
+    }
+    ctx.log.info(`steering ${plan.terms.length} term(s): ${plan.names.join('; ')}${plan.slots > 1 ? ` (alternating over ${plan.slots})` : ''}`);
+    const objectRows = conditioning.objects.length;
+    const curve: { x: number[]; y: number[] } = { x: [], y: [] };
+    let evaluation = 0;
+    const onIteration = (e: IterationEvent) => {
+      curve.x.push(evaluation++);
+      curve.y.push(e.loss);
+      if (!p.timeline) return;
+      const frame: PreviewFrame = { step: e.step, steps: p.steps, iteration: e.iteration };
+      plan.terms.forEach((t, k) => {
+        const probs = e.probs[k];
+        if (t.kind !== 'learned' || !probs) return;
+        const classes = t.classifier.info.classes;
+        ctx.preview({ kind: 'bars', labels: classes, values: probs, highlight: classes.indexOf(t.relation), max: 1, label: `p(${t.relation}) term ${k + 1}: ${plan.names[k]}` }, frame);
+      });
+      ctx.preview({ kind: 'table', label: 'Losses', columns: ['term', 'loss'], rows: plan.names.map((n, k) => [n, +e.losses[k]!.toPrecision(4)]) }, frame);
+      if (!e.moved && e.maps) {
+        // the state the step ends with: each object's mean map
+        const S = Math.round(Math.sqrt(e.maps[0]!.length));
+        for (let r = 0; r < objectRows; r++) ctx.preview({ kind: 'heatmap', width: S, height: S, values: Array.from(e.maps[r]!, (v) => +v.toPrecision(4)), label: `attention: ${conditioning.objects[r]!.object}` }, { step: e.step, steps: p.steps });
+      }
+    };
+    const steerer = await Steerer.create(model, sessions, plan, {
       steps: Array.from({ length: Math.min(p.last_step + 1, p.steps) }, (_, i) => i),
       maxIter: p.max_iter,
       alpha: p.alpha,
@@ -54,12 +81,14 @@ export default defineNode({
       stopProb: p.stop_prob,
     }, {
       cond: conditioning.cond,
-      groups: objectTokenGroups(conditioning.objects),
       totalSteps: p.steps,
       cacheDir: await ctx.cacheDir(),
       signal: ctx.signal,
       onWarning: (m) => ctx.log.warn(m),
+      onIteration,
+      wantMaps: p.timeline,
     });
+    const x0s: { step: number; x0: Float32Array }[] = [];
     const data = await sampleLatent(model, {
       cond: conditioning.cond,
       uncond: conditioning.uncond,
@@ -69,10 +98,19 @@ export default defineNode({
       scheduler: p.scheduler,
       signal: ctx.signal,
       beforeStep: steerer.beforeStep,
-      onStep: (i, n) => ctx.progress(i, n, `step ${i}/${n}`),
+      onStep: (i, n, _t, x0) => {
+        ctx.progress(i, n, `step ${i}/${n}`);
+        if (p.timeline) x0s.push({ step: i - 1, x0: Float32Array.from(x0) });
+      },
     });
+    // x0 previews after sampling: decoding inside the loop would stretch every step
+    for (const { step, x0 } of x0s) {
+      ctx.signal.throwIfAborted();
+      ctx.preview(imagePreview(await decodeLatent(model, x0), 'x0 prediction'), { step, steps: p.steps });
+    }
     const iters = Object.values(steerer.stats.iterations);
     ctx.log.info(`${steerer.stats.evaluations} loss evaluations over ${iters.length} steered steps (max ${Math.max(0, ...iters)} per step)`);
+    ctx.preview({ kind: 'curve', label: 'Steering loss per evaluation', xLabel: 'loss evaluation', yLabel: 'loss', series: [{ name: 'loss', ...curve }], log: true });
     ctx.preview({ kind: 'table', label: 'Loss evaluations per steered step', columns: ['step', 'evaluations'], rows: Object.entries(steerer.stats.iterations).map(([s, n]) => [Number(s), n]) });
     return { latent: { shape: latent.shape, data, ...(latent.seed !== undefined ? { seed: latent.seed } : {}), prompt: prompt.text } };
   },

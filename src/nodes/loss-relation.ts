@@ -1,20 +1,23 @@
 import { defineNode } from './api.ts';
 import { param } from './params.ts';
+import { RELATION_PARAMS, relationRef } from './loss-params.ts';
 
 export default defineNode({
   type: 'loss.relation',
-  version: 1,
+  version: 2,
   title: 'Relation Loss (learned)',
   category: 'Steering',
   description:
-    "Learn-to-Steer's learned loss for one relation of the prompt: the cross-entropy between the relation classifier's reading of the two objects' attention maps and the relation the prompt states. Connect one per relation, each with the classifier you choose, into Latent Optimize.",
+    "Learn-to-Steer's learned loss: the cross-entropy between the relation classifier's reading of two objects' attention maps and the relation the prompt states. By default it steers every left/right/above/below relation of the prompt (combined as Latent Optimize's 'Several relations' says); set Relation # to steer one, or type the relation by hand ('red circle, left, blue square'). Use one node per relation to give each relation its own classifier.",
   inputs: [{ id: 'classifier', label: 'Classifier', type: 'CLASSIFIER' }],
   outputs: [{ id: 'loss', label: 'Loss', type: 'LOSS' }],
   params: {
-    relation: param.int({ label: 'Relation # (Prompt Parse order)', default: 0, min: 0, max: 15 }),
+    ...RELATION_PARAMS,
     weight: param.float({ label: 'Weight', default: 1, min: 0, max: 100, step: 0.1 }),
   },
+  // v1 steered the relation # given (default 0); v2 adds "every relation" (-1) and typed triplets.
+  migrate: (from, p) => (from < 2 ? { ...p, triplet: '' } : p),
   execute(_ctx, { classifier }, p) {
-    return { loss: { kind: 'learned' as const, relation: p.relation, weight: p.weight, classifier } };
+    return { loss: { kind: 'learned' as const, relation: relationRef(p), weight: p.weight, classifier } };
   },
 });

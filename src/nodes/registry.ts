@@ -27,6 +27,9 @@ import datasetRelations from './dataset-relations.ts';
 import trainClassifier from './train-classifier.ts';
 import lossRelation from './loss-relation.ts';
 import lossCentroid from './loss-centroid.ts';
+import lossPresence from './loss-presence.ts';
+import lossBinding from './loss-binding.ts';
+import lossCombine from './loss-combine.ts';
 import latentOptimize from './latent-optimize.ts';
 
 export const BUILTIN_NODES: readonly AnyNodeDefinition[] = [
@@ -53,5 +56,8 @@ export const BUILTIN_NODES: readonly AnyNodeDefinition[] = [
   trainClassifier,
   lossRelation,
   lossCentroid,
+  lossPresence,
+  lossBinding,
+  lossCombine,
   latentOptimize,
 ];

@@ -10,6 +10,7 @@ import type { Detection } from '../engine/world/detect.ts';
 import type { MapSpec } from '../engine/steer/attention.ts';
 import type { LoadedClassifier } from '../engine/steer/classifier.ts';
 import type { RelationVerdict } from '../engine/steer/classify.ts';
+import type { LossSpec, RelationRef } from '../engine/steer/losses.ts';
 import type { ParsedPrompt } from '../shared/prompt.ts';
 import type { SocketType } from '../shared/sockets.ts';
 
@@ -45,15 +46,8 @@ export interface AttentionValue {
   psnr?: number;
 }
 
-/** A loss term for Latent Optimize: which relation of the prompt, which rule or classifier, weight. */
-export interface LossValue {
-  kind: 'learned' | 'centroid';
-  /** Index into the prompt's relations (Prompt Parse order). */
-  relation: number;
-  weight: number;
-  classifier?: LoadedClassifier;
-  margin?: number;
-}
+/** What a loss node outputs: a rule, what of the prompt it reads, a weight (src/engine/steer/losses.ts). */
+export type LossValue = LossSpec;
 
 /** A relations dataset on disk. */
 export interface DatasetValue {
@@ -83,6 +77,20 @@ export interface SocketValues {
 
 export type ValueOf<S extends SocketType> = SocketValues[S];
 
+function describeLoss(l: LossSpec): string {
+  const rel = (r: RelationRef) => ('all' in r ? 'every relation' : 'index' in r ? `relation #${r.index}` : `"${r.triplet}"`);
+  switch (l.kind) {
+    case 'learned':
+      return `learned loss on ${rel(l.relation)} (${l.classifier.info.name}), weight ${l.weight}`;
+    case 'centroid':
+      return `centroid loss on ${rel(l.relation)}, margin ${l.margin}, weight ${l.weight}`;
+    case 'combine':
+      return `${l.mode} of ${l.parts.length} losses [${l.parts.map(describeLoss).join('; ')}], weight ${l.weight}`;
+    default:
+      return `${l.kind} loss, weight ${l.weight}`;
+  }
+}
+
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** One-line descriptions of socket values for run events and logs (default: a generic summary). */
@@ -101,5 +109,5 @@ export const SOCKET_SUMMARIES: { [S in SocketType]?: (value: SocketValues[S]) =>
   ATTENTION: (a) => `${a.objects.length} objects x ${a.spec.channels.length} maps ${a.spec.size}x${a.spec.size} at steps ${a.steps.join(',')}`,
   CLASSIFIER: (c) => `${c.info.name}: ${c.info.classes.join('/')} from ${c.info.spec.channels.length} maps`,
   DATASET: (d) => `${d.samples} samples in ${d.dir}`,
-  LOSS: (l) => `${l.kind} loss on relation ${l.relation}${l.classifier ? ` (${l.classifier.info.name})` : ''}, weight ${l.weight}`,
+  LOSS: (l) => describeLoss(l),
 };

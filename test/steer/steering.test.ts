@@ -15,9 +15,9 @@ import { encodePrompt, type Conditioning } from '../../src/engine/pipeline/encod
 import { loadPipeline, type Pipeline } from '../../src/engine/pipeline/load.ts';
 import { sampleLatent } from '../../src/engine/pipeline/sample.ts';
 import { parsePrompt } from '../../src/engine/prompt/parse.ts';
-import { objectTokenGroups } from '../../src/engine/steer/attention.ts';
 import { loadClassifier } from '../../src/engine/steer/classifier.ts';
-import { AUTHORS_SCHEDULE, Steerer, type OptimizeSchedule, type SteerTerm } from '../../src/engine/steer/optimize.ts';
+import { relationPlan, type LossPlan } from '../../src/engine/steer/losses.ts';
+import { AUTHORS_SCHEDULE, Steerer, type OptimizeSchedule } from '../../src/engine/steer/optimize.ts';
 import { detect } from '../../src/engine/world/detect.ts';
 
 const PROMPT = parsePrompt('a photo of a red circle to the left of a blue square');
@@ -33,7 +33,6 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => sessions.dispose());
 
-const term = (kind: SteerTerm['kind'], extra: Partial<SteerTerm> = {}): SteerTerm => ({ kind, subject: 0, object: 1, relation: 'left', weight: 1, margin: 0.1, ...extra });
 
 async function generate(steerer: Steerer | null, signal?: AbortSignal) {
   const latent = await sampleLatent(pipe, { cond: c.cond, uncond: c.uncond, noise: randn([1, 4, 16, 16], 1), steps: 50, guidance: 7.5, scheduler: 'ddim', beforeStep: steerer?.beforeStep, signal });
@@ -41,22 +40,23 @@ async function generate(steerer: Steerer | null, signal?: AbortSignal) {
   return { latent, holds: checkPromptRelations(PROMPT, detect(image)).checks[0]!.ok };
 }
 
-const steer = (terms: SteerTerm[], schedule: Partial<OptimizeSchedule>, signal?: AbortSignal) =>
-  Steerer.create(pipe, sessions, terms, { ...AUTHORS_SCHEDULE, steps: Array.from({ length: 11 }, (_, i) => i), ...schedule }, { cond: c.cond, groups: objectTokenGroups(c.objects), totalSteps: 50, signal, cacheDir });
+const steer = (plan: LossPlan, schedule: Partial<OptimizeSchedule>, signal?: AbortSignal) =>
+  Steerer.create(pipe, sessions, plan, { ...AUTHORS_SCHEDULE, steps: Array.from({ length: 11 }, (_, i) => i), ...schedule }, { cond: c.cond, totalSteps: 50, signal, cacheDir });
+const centroid = () => relationPlan(c, { method: 'centroid', combine: 'alternate' });
 
 describe('Latent Optimize', () => {
   it('flips the mirrored seed-1 image with the centroid loss and with the learned loss', async () => {
     expect((await generate(null)).holds).toBe(false);
-    const centroid = await steer([term('centroid')], { maxIter: 3 });
-    expect((await generate(centroid)).holds).toBe(true);
-    expect(centroid.stats.evaluations).toBeLessThanOrEqual(11 * 4);
+    const byCentroid = await steer(centroid(), { maxIter: 3 });
+    expect((await generate(byCentroid)).holds).toBe(true);
+    expect(byCentroid.stats.evaluations).toBeLessThanOrEqual(11 * 4);
     const classifier = await loadClassifier('resources/classifiers/shape-world-relations', sessions);
-    const learned = await steer([term('learned', { classifier })], { step: 'normalized', alpha: 0.05, stopProb: 0.8, steps: Array.from({ length: 25 }, (_, i) => i) });
+    const learned = await steer(relationPlan(c, { method: 'learned', classifier, combine: 'alternate' }), { step: 'normalized', alpha: 0.05, stopProb: 0.8, steps: Array.from({ length: 25 }, (_, i) => i) });
     expect((await generate(learned)).holds).toBe(true);
   }, 240_000);
 
   it('a non-finite loss ends that step with a warning and never reaches the latent', async () => {
-    const s = await steer([term('centroid', { weight: Number.NaN })], { maxIter: 2, combine: 'sum', steps: [0, 1] });
+    const s = await steer({ ...centroid(), weights: () => [Number.NaN] }, { maxIter: 2, steps: [0, 1] });
     const { latent } = await generate(s);
     expect(s.stats.warnings).toHaveLength(2);
     expect(s.stats.warnings[0]).toMatch(/step 0: the steering loss or its gradient is not finite/);
@@ -65,7 +65,7 @@ describe('Latent Optimize', () => {
 
   it('cancel stops the optimisation within 200 ms', async () => {
     const ac = new AbortController();
-    const s = await steer([term('centroid')], { maxIter: 15, steps: Array.from({ length: 25 }, (_, i) => i) }, ac.signal);
+    const s = await steer(centroid(), { maxIter: 15, steps: Array.from({ length: 25 }, (_, i) => i) }, ac.signal);
     const run = generate(s, ac.signal);
     await new Promise((r) => setTimeout(r, 1500));
     const t0 = performance.now();

@@ -27,7 +27,8 @@ export interface SampleOptions {
   /** Seed of the per-step noise when eta > 0 (streams 1..steps of the Philox generator). */
   seed?: number;
   signal?: AbortSignal;
-  onStep?: (i: number, steps: number, t: number) => void;
+  /** After step i (1-based count); `x0` is the scheduler's prediction of the clean latent at that step. */
+  onStep?: (i: number, steps: number, t: number, x0: Float32Array) => void;
   /**
    * Called before each step with the current latent; may return a replacement (steering).
    * `modelInput` scales a latent the way the scheduler feeds it to the UNet.
@@ -123,12 +124,13 @@ export async function sampleLatent(pipe: Pipeline, o: SampleOptions): Promise<Fl
     const input = scheduler.scaleModelInput(latent, t);
     const eps = await predictNoise(pipe, input, t, o.cond, o.uncond, o.guidance);
     assertFinite(eps, 'the noise prediction', unetFile, at);
-    latent =
+    const out =
       scheduler instanceof DDIMScheduler
-        ? scheduler.step(eps, t, latent, o.eta ? { eta: o.eta, noise: (n: number) => randn([n], o.seed ?? 0, { stream: i + 1 }) } : {}).prevSample
-        : scheduler.step(eps, t, latent).prevSample;
+        ? scheduler.step(eps, t, latent, o.eta ? { eta: o.eta, noise: (n: number) => randn([n], o.seed ?? 0, { stream: i + 1 }) } : {})
+        : scheduler.step(eps, t, latent);
+    latent = out.prevSample;
     assertFinite(latent, 'the latent', unetFile, at);
-    o.onStep?.(i + 1, timesteps.length, t);
+    o.onStep?.(i + 1, timesteps.length, t, out.predOriginalSample);
   }
   return latent;
 }

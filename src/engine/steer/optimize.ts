@@ -20,21 +20,12 @@ import type { HostTensor, Session, SessionManager } from '../onnx/session.ts';
 import type { Embedding } from '../pipeline/encode.ts';
 import type { Pipeline } from '../pipeline/load.ts';
 import { writeFileAtomic } from '../util/fs.ts';
-import { bucketFor, type LoadedClassifier } from './classifier.ts';
+import { bucketFor } from './classifier.ts';
+import { isRelationTerm, tokenRows, type LossPlan, type SteerTerm } from './losses.ts';
 import { compileSteering, type TermSpec } from './steer-graph.ts';
 import { loadModel } from '../onnx/model.ts';
 
-export interface SteerTerm {
-  kind: 'learned' | 'centroid';
-  /** Object indices (into the token groups) of the relation's subject and object. */
-  subject: number;
-  object: number;
-  relation: Relation;
-  weight: number;
-  classifier?: LoadedClassifier;
-  /** centroid: wanted separation of the two centroids, as a fraction of the image. */
-  margin?: number;
-}
+export type { SteerTerm } from './losses.ts';
 
 export interface OptimizeSchedule {
   /** Denoising step indices to optimise before (default 0..24 when sampling 50 steps). */
@@ -43,6 +34,7 @@ export interface OptimizeSchedule {
   alpha: number;
   /** Loss thresholds for steps 0, 1, 2, ...; the last applies to every later step. */
   thresholds: number[];
+  /** How several relations are combined; the caller plans the losses with it (planLosses). */
   combine: 'alternate' | 'sum';
   /**
    * 'raw': z -= alpha * grad (the authors'). 'normalized': z -= alpha * grad / rms(grad), a step of
@@ -67,12 +59,19 @@ export const AUTHORS_SCHEDULE: Omit<OptimizeSchedule, 'steps'> & { lastStep: num
 export interface IterationEvent {
   step: number;
   iteration: number;
-  term: number;
+  /** The alternation slot this iteration used (0 when summing). */
+  slot: number;
+  /** The loss the early stop compared with the threshold (the active relation terms'; all terms when there are none). */
   loss: number;
+  /** Per term, unweighted. */
   losses: number[];
-  /** Per learned term: class probabilities. */
+  /** Per term: class probabilities (learned terms; null for the others). */
   probs: (number[] | null)[];
   gradNorm: number;
+  /** Whether the latent was moved after this evaluation (false: stopped here). */
+  moved: boolean;
+  /** Per token row: its mean attention map [S * S] at this evaluation (only when `wantMaps`). */
+  maps?: Float32Array[];
 }
 
 export interface SteerStats {
@@ -84,32 +83,50 @@ export interface SteerStats {
 
 const DIRS: Record<Relation, [number, number]> = { left: [-1, 0], right: [1, 0], above: [0, -1], below: [0, 1] };
 
+type SteerOptions = {
+  cond: Embedding;
+  totalSteps: number;
+  cacheDir?: string;
+  signal?: AbortSignal;
+  onIteration?: (e: IterationEvent) => void;
+  onWarning?: (m: string) => void;
+  /** Return the rows' maps with each iteration event (for previews). */
+  wantMaps?: boolean;
+};
+
+/** The compiled model's term description (what its structure depends on). */
+function termSpec(t: SteerTerm): TermSpec {
+  switch (t.kind) {
+    case 'learned':
+      return { kind: 'learned', classifier: { dir: t.classifier.dir, model: loadModel(join(t.classifier.dir, 'model.onnx')).model, classes: t.classifier.info.classes.length } };
+    case 'centroid':
+      return { kind: 'centroid', margin: t.margin };
+    default:
+      return { kind: t.kind };
+  }
+}
+
 export class Steerer {
   readonly stats: SteerStats = { iterations: {}, evaluations: 0, warnings: [] };
   private constructor(
     private readonly pipe: Pipeline,
     private readonly session: Session,
-    private readonly terms: SteerTerm[],
+    readonly plan: LossPlan,
     private readonly schedule: OptimizeSchedule,
     private readonly tokens: number,
-    private readonly o: { cond: Embedding; groups: number[][]; totalSteps: number; signal?: AbortSignal; onIteration?: (e: IterationEvent) => void; onWarning?: (m: string) => void },
+    private readonly o: SteerOptions,
   ) {}
 
-  /** Compiles (or loads from `cacheDir`) the steering model for these terms and returns a steerer. */
-  static async create(pipe: Pipeline, sessions: SessionManager, terms: SteerTerm[], schedule: OptimizeSchedule, o: { cond: Embedding; groups: number[][]; totalSteps: number; cacheDir?: string; signal?: AbortSignal; onIteration?: (e: IterationEvent) => void; onWarning?: (m: string) => void }): Promise<Steerer> {
-    if (terms.length === 0) throw new Error('Latent Optimize needs at least one loss term');
-    const specs: TermSpec[] = terms.map((t) => {
-      if (t.kind === 'learned') {
-        if (!t.classifier) throw new Error('a learned loss term needs a classifier');
-        return { kind: 'learned', classifier: { dir: t.classifier.dir, model: loadModel(join(t.classifier.dir, 'model.onnx')).model, classes: t.classifier.info.classes.length } };
-      }
-      return { kind: 'centroid', margin: t.margin ?? 0.1 };
-    });
+  /** Compiles (or loads from `cacheDir`) the steering model for the plan's terms and returns a steerer. */
+  static async create(pipe: Pipeline, sessions: SessionManager, plan: LossPlan, schedule: OptimizeSchedule, o: SteerOptions): Promise<Steerer> {
+    if (plan.terms.length === 0) throw new Error('Latent Optimize needs at least one loss term');
+    const specs = plan.terms.map(termSpec);
     const unetFile = pipe.folder.unet.model;
     const key = createHash('sha256')
       .update(readFileSync(unetFile))
       .update(JSON.stringify(specs.map((s) => (s.kind === 'learned' ? { kind: s.kind, c: createHash('sha256').update(readFileSync(join(s.classifier.dir, 'model.onnx'))).digest('hex') } : s))))
-      .update('steer-graph-v1')
+      .update(`rows ${plan.rows.length}`)
+      .update('steer-graph-v2')
       .digest('hex')
       .slice(0, 24);
     const file = o.cacheDir ? join(o.cacheDir, `steer-${key}.onnx`) : undefined;
@@ -120,38 +137,48 @@ export class Steerer {
       const m = parseModel(bytes, file);
       tokens = Number((m.graph!.input.find((i) => i.name === 'tokens')!.type!.value.value as { shape: { dim: { value: { value: unknown } }[] } }).shape.dim[1]!.value.value);
     } else {
-      const compiled = await compileSteering(unetFile, pipe.latentShape, specs);
+      const compiled = await compileSteering(unetFile, pipe.latentShape, specs, plan.rows.length);
       bytes = serializeModel(compiled.model);
       tokens = compiled.tokens;
       if (file) await writeFileAtomic(file, bytes);
     }
     const session = await sessions.get(bytes);
-    return new Steerer(pipe, session, terms, schedule, tokens, o);
+    return new Steerer(pipe, session, plan, schedule, tokens, o);
   }
 
   private feeds(latentIn: Float32Array, t: number, step: number, weights: number[]): Record<string, HostTensor> {
     const [c, h, w] = this.pipe.latentShape;
-    const G = this.o.groups.length;
-    const tok = new Float32Array(G * this.tokens);
-    this.o.groups.forEach((g, i) => g.forEach((k) => (tok[i * this.tokens + k] = 1 / g.length)));
+    const rows = this.plan.rows;
     const f: Record<string, HostTensor> = {
       sample: { data: latentIn, dims: [1, c, h, w] },
       timestep: this.pipe.io.timestepType === 'int64' ? { data: BigInt64Array.of(BigInt(Math.round(t))), dims: [1] } : { data: Float32Array.of(t), dims: [1] },
       encoder_hidden_states: { data: this.o.cond.data, dims: this.o.cond.dims },
-      tokens: { data: tok, dims: [G, this.tokens] },
+      tokens: { data: tokenRows(rows, this.tokens), dims: [rows.length, this.tokens] },
     };
-    this.terms.forEach((term, k) => {
-      f[`pair_${k}`] = { data: BigInt64Array.of(BigInt(term.subject), BigInt(term.object)), dims: [2] };
+    const ints = (...v: number[]) => ({ data: BigInt64Array.from(v.map(BigInt)), dims: [v.length] });
+    this.plan.terms.forEach((term, k) => {
       f[`weight_${k}`] = { data: Float32Array.of(weights[k]!), dims: [1] };
-      if (term.kind === 'learned') {
-        const info = term.classifier!.info;
-        const target = new Float32Array(info.classes.length);
-        target[info.classes.indexOf(term.relation)] = 1;
-        f[`target_${k}`] = { data: target, dims: [1, info.classes.length] };
-        const atTrained = Math.round((step * info.totalSteps) / this.o.totalSteps);
-        f[`bucket_${k}`] = { data: BigInt64Array.of(BigInt(bucketFor(info.steps, atTrained))), dims: [1] };
-      } else {
-        f[`dir_${k}`] = { data: Float32Array.from(DIRS[term.relation]), dims: [2] };
+      switch (term.kind) {
+        case 'learned': {
+          f[`pair_${k}`] = ints(term.subject, term.object);
+          const info = term.classifier.info;
+          const target = new Float32Array(info.classes.length);
+          target[info.classes.indexOf(term.relation)] = 1;
+          f[`target_${k}`] = { data: target, dims: [1, info.classes.length] };
+          const atTrained = Math.round((step * info.totalSteps) / this.o.totalSteps);
+          f[`bucket_${k}`] = ints(bucketFor(info.steps, atTrained));
+          break;
+        }
+        case 'centroid':
+          f[`pair_${k}`] = ints(term.subject, term.object);
+          f[`dir_${k}`] = { data: Float32Array.from(DIRS[term.relation]), dims: [2] };
+          break;
+        case 'presence':
+          f[`rows_${k}`] = ints(term.object, term.text);
+          break;
+        case 'binding':
+          f[`rows_${k}`] = ints(term.modifier, term.object, term.other);
+          break;
       }
     });
     return f;
@@ -163,32 +190,46 @@ export class Steerer {
     if (!s.steps.includes(step)) return;
     const scale = modelInput(Float32Array.of(1))[0]!;
     const threshold = s.thresholds[Math.min(step, s.thresholds.length - 1)]!;
+    const terms = this.plan.terms;
+    const hasRelation = terms.some(isRelationTerm);
     let x = latent;
-    const K = this.terms.length;
     let done = 0;
     for (let it = 0; it <= s.maxIter; it++) {
       this.o.signal?.throwIfAborted();
       await new Promise((r) => setImmediate(r));
-      const term = s.combine === 'alternate' ? it % K : -1;
-      const weights = this.terms.map((tm, k) => (term < 0 || k === term ? tm.weight : 0));
+      // the plan's alternation (planLosses with schedule.combine): iteration k uses slot k mod K
+      const slot = it % this.plan.slots;
+      const weights = this.plan.weights(slot);
       const out = await this.session.run(this.feeds(modelInput(x), t, step, weights));
       this.stats.evaluations++;
       done++;
-      const losses = this.terms.map((_, k) => (out[`loss_${k}`]!.data as Float32Array)[0]!);
-      const loss = term >= 0 ? losses[term]! : (out.loss!.data as Float32Array)[0]!;
-      const probs = this.terms.map((tm, k) => (tm.kind === 'learned' ? Array.from(out[`probs_${k}`]!.data as Float32Array) : null));
+      const losses = terms.map((_, k) => (out[`loss_${k}`]!.data as Float32Array)[0]!);
+      let loss = 0;
+      terms.forEach((tm, k) => {
+        if (!hasRelation || isRelationTerm(tm)) loss += weights[k]! * losses[k]!;
+      });
+      const probs = terms.map((tm, k) => (tm.kind === 'learned' ? Array.from(out[`probs_${k}`]!.data as Float32Array) : null));
       const g = out.sample_grad!.data as Float32Array;
       let n2 = 0;
       for (let i = 0; i < g.length; i++) n2 += g[i]! * g[i]!;
-      this.o.onIteration?.({ step, iteration: it, term, loss, losses, probs, gradNorm: Math.sqrt(n2) });
-      if (!Number.isFinite(loss) || !Number.isFinite(n2)) {
+      const finite = Number.isFinite(loss) && Number.isFinite(n2) && losses.every(Number.isFinite);
+      const stop =
+        !finite ||
+        it === s.maxIter ||
+        loss <= threshold ||
+        (s.stopProb < 1 && terms.some((tm) => tm.kind === 'learned') && terms.every((tm, k) => tm.kind !== 'learned' || probs[k]![tm.classifier.info.classes.indexOf(tm.relation)]! >= s.stopProb));
+      if (this.o.onIteration) {
+        const maps = out.maps?.data as Float32Array | undefined;
+        const S2 = maps ? maps.length / this.plan.rows.length : 0;
+        this.o.onIteration({ step, iteration: it, slot, loss, losses, probs, gradNorm: Math.sqrt(n2), moved: !stop, ...(this.o.wantMaps && maps ? { maps: this.plan.rows.map((_, r) => maps.slice(r * S2, (r + 1) * S2)) } : {}) });
+      }
+      if (!finite) {
         const m = `step ${step}: the steering loss or its gradient is not finite (loss ${loss}); optimisation of this step stopped`;
         this.stats.warnings.push(m);
         this.o.onWarning?.(m);
         break;
       }
-      if (loss <= threshold) break;
-      if (s.stopProb < 1 && this.terms.every((tm, k) => tm.kind !== 'learned' || probs[k]![tm.classifier!.info.classes.indexOf(tm.relation)]! >= s.stopProb)) break;
+      if (stop) break;
       const rms = Math.sqrt(n2 / g.length);
       const a = (s.step === 'normalized' ? s.alpha / Math.max(rms, 1e-12) : s.alpha) * scale;
       const next = new Float32Array(x.length);

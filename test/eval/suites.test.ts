@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { accuracyChartSvg, imageGrid, recordsToCsv } from '../../src/engine/eval/report.ts';
 import { judge, summarize, type EvalRecord } from '../../src/engine/eval/run-suite.ts';
-import { SUITES, suitePrompts } from '../../src/engine/eval/suites.ts';
+import { PHRASINGS, SUITES, suitePrompts } from '../../src/engine/eval/suites.ts';
 import { decodePng } from '../../src/engine/image/png.ts';
 import { parsePrompt } from '../../src/engine/prompt/parse.ts';
 import { detect } from '../../src/engine/world/detect.ts';
@@ -25,6 +25,11 @@ describe('suite prompts', () => {
     expect(suitePrompts('position')).toHaveLength(100);
     expect(suitePrompts('position-unseen')).toHaveLength(100);
     expect(suitePrompts('multi')).toHaveLength(50);
+    expect(suitePrompts('multi4')).toHaveLength(50);
+    expect(suitePrompts('phrasing')).toHaveLength(100);
+    expect(suitePrompts('phrasing-unseen')).toHaveLength(100);
+    // a suite's first prompts do not depend on how many were asked for
+    for (const s of SUITES) if (s !== 'objects') expect(suitePrompts(s, 7)).toEqual(suitePrompts(s).slice(0, 7));
     expect(suitePrompts('objects').filter((p) => p.group === 'single')).toHaveLength(25);
   });
 
@@ -36,13 +41,51 @@ describe('suite prompts', () => {
 
   it('keep held-out combinations out of the seen suites and in the unseen one', () => {
     const held = (p: { objects: string[] }) => p.objects.some((o) => isHeldOutPairing(o as never)) || (p.objects.length > 1 && isHeldOutPair(p.objects[0] as never, p.objects[1] as never));
-    for (const s of ['objects', 'position', 'multi'] as const) expect(suitePrompts(s).filter(held)).toEqual([]);
+    for (const s of ['objects', 'position', 'multi', 'phrasing'] as const) expect(suitePrompts(s).filter(held)).toEqual([]);
     expect(suitePrompts('position-unseen').every(held)).toBe(true);
+    expect(suitePrompts('phrasing-unseen').every(held)).toBe(true);
+    // multi suites: no held-out pairing anywhere and no held-out pair among any two of the objects
+    for (const p of [...suitePrompts('multi'), ...suitePrompts('multi4')]) {
+      expect(p.objects.some((o) => isHeldOutPairing(o))).toBe(false);
+      for (let i = 0; i < p.objects.length; i++) for (let j = i + 1; j < p.objects.length; j++) expect(isHeldOutPair(p.objects[i]!, p.objects[j]!)).toBe(false);
+    }
+  });
+
+  it('multi4: four distinct objects, three chained relations on alternating axes', () => {
+    const axis = (r: string) => (r === 'left' || r === 'right' ? 'x' : 'y');
+    for (const p of suitePrompts('multi4')) {
+      expect(p.objects).toHaveLength(4);
+      expect(new Set(p.objects.map((o) => o.split(' ')[0])).size).toBe(4);
+      expect(new Set(p.objects.map((o) => o.split(' ')[1])).size).toBe(4);
+      expect(p.relations.map((r) => [r.subject, r.object])).toEqual([[0, 1], [1, 2], [2, 3]]);
+      const [a, b, c] = p.relations.map((r) => axis(r.relation));
+      expect(a).not.toBe(b);
+      expect(c).toBe(a);
+    }
+  });
+
+  it('phrasing suites word relations as people do, balanced over the four relations', () => {
+    for (const name of ['phrasing', 'phrasing-unseen'] as const) {
+      const ps = suitePrompts(name);
+      for (const r of ['left', 'right', 'above', 'below']) expect(ps.filter((p) => p.group === r)).toHaveLength(25);
+      for (const phrase of ['on the left of', 'on the right of', 'on the top of', 'on the bottom of', 'beneath', 'under', 'over']) {
+        expect(ps.some((p) => p.text.includes(` ${phrase} `)), `${name}: ${phrase}`).toBe(true);
+      }
+      expect(ps.some((p) => p.text.startsWith('a photo of '))).toBe(true);
+      expect(ps.some((p) => !/^(a photo|a picture) of /.test(p.text))).toBe(true);
+      // never GenEval's bare "left of" / "right of"
+      expect(ps.filter((p) => /(^| )(left|right) of /.test(p.text) && !/(on|to) the (left|right) of /.test(p.text))).toEqual([]);
+      for (const p of ps) expect(PHRASINGS[p.relations[0]!.relation].some((w) => p.text.includes(` ${w} `))).toBe(true);
+    }
+    // the first 12 (a count the docs use) already cover every phrase of the brief but "underneath"
+    const first = suitePrompts('phrasing', 12).map((p) => p.text).join('\n');
+    for (const phrase of ['on the left of', 'on the right of', 'on the top of', 'on the bottom of', 'beneath', 'under', 'over']) expect(first).toContain(` ${phrase} `);
   });
 
   it('parse back to the objects and relations they test', () => {
-    for (const p of [...suitePrompts('position'), ...suitePrompts('multi')]) {
+    for (const p of SUITES.filter((s) => s !== 'objects').flatMap((s) => suitePrompts(s))) {
       const parsed = parsePrompt(p.text);
+      expect(parsed.warnings, p.text).toEqual([]);
       expect(parsed.objects.map((o) => o.text)).toEqual(p.objects);
       expect(parsed.relations.map((r) => [r.subjectIndex, r.relation, r.objectIndex])).toEqual(p.relations.map((r) => [r.subject, r.relation, r.object]));
     }

@@ -47,6 +47,16 @@ export interface EvalRecord {
   detections: string[];
   /** Per object: does its token's attention peak inside its detected box (null: not detected / not recorded). */
   attentionInBox?: (boolean | null)[];
+  /** Graph evaluations (`steer eval --method`): the branch, and what the image cost. */
+  method?: string;
+  seconds?: number;
+  unetForward?: number;
+  unetBackward?: number;
+  steeringEvaluations?: number;
+  /** Loss evaluations per steered denoising step. */
+  iterationsPerStep?: number[];
+  /** The image came from the executor's cache (a repeated prompt and seed): not counted in costs. */
+  cached?: boolean;
 }
 
 export interface GroupScore {
@@ -65,6 +75,15 @@ export interface SuiteSummary {
   /** Share of detected objects whose attention map peaks inside their box (when recorded). */
   attentionPeakInBox?: { rate: number; n: number };
   byGroup: Record<string, GroupScore>;
+  /** Graph evaluations: the branch and its mean cost per image (cached images left out). */
+  method?: string;
+  secondsPerImage?: number;
+  medianSecondsPerImage?: number;
+  unetForwardPerImage?: number;
+  unetBackwardPerImage?: number;
+  steeringEvaluationsPerImage?: number;
+  /** Loss evaluations per steered step -> how many steered steps took that many. */
+  iterationsPerStepHistogram?: Record<number, number>;
 }
 
 const spec = (o: ObjectName) => {

@@ -1,7 +1,7 @@
 /** Shared by the Chromium tests: build the renderer, launch Debian's chromium, open pages that record errors. */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { build } from 'vite';
 import type { NodeRegistry } from '../../src/engine/graph/registry.ts';
 import { EngineHost } from '../../src/engine/host.ts';
@@ -96,4 +96,21 @@ export async function openFromList(page: Page, name: string, nodeId: string): Pr
   await page.locator('[data-testid=graph-list] [data-graph]', { hasText: name }).click();
   await page.locator(`[data-testid=node-${nodeId}]`).waitFor();
   await page.locator('[data-testid=flow][data-fitted=true]').waitFor();
+}
+
+export async function centerOf(l: Locator): Promise<{ x: number; y: number }> {
+  const b = (await l.boundingBox())!;
+  return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+}
+
+/** Press on one socket, move to another (or a point) with the button held, and release there. */
+export async function dragLink(page: Page, from: Locator, to: Locator | { x: number; y: number }, beforeRelease?: () => Promise<void>): Promise<void> {
+  const a = await centerOf(from);
+  const b = 'x' in to ? to : await centerOf(to);
+  await page.mouse.move(a.x, a.y);
+  await page.mouse.down();
+  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 4 });
+  await page.mouse.move(b.x, b.y, { steps: 4 });
+  await beforeRelease?.();
+  await page.mouse.up();
 }

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineHost } from '../../src/engine/host.ts';
 import { startServer, type RunningServer } from '../../src/server/index.ts';
 import { SOCKET_TYPES } from '../../src/shared/sockets.ts';
-import { buildRenderer, launchChromium, openPage, rgb, shot } from './browser-helpers.ts';
+import { buildRenderer, dragLink as dragLinkOn, launchChromium, openPage, rgb, shot } from './browser-helpers.ts';
 import { ROOT, tempDir, testRegistry } from './helpers.ts';
 
 const tmp = tempDir('editor');
@@ -49,11 +49,6 @@ afterAll(async () => {
 const node = (id: string) => page.locator(`[data-testid=node-${id}]`);
 const handle = (id: string, side: 'source' | 'target', socket: string) => page.locator(`.react-flow__handle.${side}[data-nodeid="${id}"][data-handleid="${socket}"]`);
 
-async function center(l: Locator): Promise<{ x: number; y: number }> {
-  const b = (await l.boundingBox())!;
-  return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
-}
-
 /** Double-click the pane at (x, y), search, Enter: the first result is added there. */
 async function addBySearch(query: string, x: number, y: number, expectTitle: string): Promise<string> {
   const before = await page.locator('.react-flow__node').count();
@@ -71,17 +66,7 @@ async function addBySearch(query: string, x: number, y: number, expectTitle: str
   return (await page.locator('.react-flow__node.selected').getAttribute('data-id'))!;
 }
 
-/** Press on one socket, move to another with the button held, and release there. */
-async function dragLink(from: Locator, to: Locator | { x: number; y: number }, beforeRelease?: () => Promise<void>): Promise<void> {
-  const a = await center(from);
-  const b = 'x' in to ? to : await center(to);
-  await page.mouse.move(a.x, a.y);
-  await page.mouse.down();
-  await page.mouse.move((a.x + b.x) / 2, (a.y + b.y) / 2, { steps: 4 });
-  await page.mouse.move(b.x, b.y, { steps: 4 });
-  await beforeRelease?.();
-  await page.mouse.up();
-}
+const dragLink = (from: Locator, to: Locator | { x: number; y: number }, beforeRelease?: () => Promise<void>) => dragLinkOn(page, from, to, beforeRelease);
 
 async function link(src: string, out: string, dst: string, inp: string): Promise<void> {
   const before = await page.locator('.react-flow__edge').count();

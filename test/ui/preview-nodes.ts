@@ -1,5 +1,5 @@
 /**
- * Node types for the preview tests only (never shipped): real nodes run by the real executor
+ * Node types for the preview and param-input tests only (never shipped): real nodes run by the real executor
  * that emit the chart previews (bars, curve) and framed previews for the step timeline the way
  * Latent Optimize does: per step and iteration bars of the class probabilities of each loss
  * term, per step a heatmap of a steered token and an x0 image, and a final loss curve.
@@ -89,8 +89,22 @@ export const timelineNode = defineNode({
   },
 });
 
-/** testRegistry plus the preview nodes. */
+export const numberNode = defineNode({
+  type: 'test.number',
+  version: 1,
+  title: 'Number',
+  category: 'Test',
+  description: 'Outputs its value as an INT (to link into a param shown as an input).',
+  inputs: [],
+  outputs: [{ id: 'value', label: 'Value', type: 'INT' }],
+  params: { value: param.int({ label: 'Value', default: 5, min: 0, max: 50 }) },
+  execute(_ctx, _inputs, params) {
+    return { value: params.value };
+  },
+});
+
+/** testRegistry plus the nodes of this file. */
 export function previewRegistry(): NodeRegistry {
-  const defs: AnyNodeDefinition[] = [...testRegistry().definitions(), chartsNode, timelineNode];
+  const defs: AnyNodeDefinition[] = [...testRegistry().definitions(), chartsNode, timelineNode, numberNode];
   return new NodeRegistry(defs);
 }

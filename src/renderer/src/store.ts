@@ -22,6 +22,7 @@ import {
   FRAME_PREFIX,
   framesOf,
   newNode,
+  nodeUiEntry,
   reroutesOf,
   UNTITLED,
   uniqueId,
@@ -30,6 +31,7 @@ import {
   type NodeUi,
   type Reroutes,
 } from './editor/doc.ts';
+import { convertedParams, paramHandle, paramSocket } from './editor/param-inputs.ts';
 import { emptyHistory, recordEdit, redo, undo, type History, type HistoryEntry } from './editor/history.ts';
 
 export type NodeStatus = 'pending' | 'running' | 'cached' | 'finished' | 'failed';
@@ -137,6 +139,8 @@ export interface StudioState {
   addNode(type: string, position: { x: number; y: number }, link?: AddMenuState['link']): string | undefined;
   connect(link: LinkEnds): { ok: boolean; reason?: string };
   setParam(nodeId: string, key: string, value: unknown): void;
+  /** Show a param as an input socket (`toInput`) or back as its widget, dropping the links into it (editor/param-inputs.ts; one undo step). */
+  convertParam(nodeId: string, key: string, toInput: boolean): void;
   /** Set the size of a node's on-canvas preview (kept in `meta.nodeUi`, one undo step). */
   resizePreview(nodeId: string, size: { width: number; height: number }): void;
   moveNodes(moves: { id: string; position: { x: number; y: number } }[], group?: string): void;
@@ -201,6 +205,12 @@ function newRunId(): string {
 
 function isPlainRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A node's `meta.nodeUi` entry in a draft, made when missing. */
+function nodeUiDraft(d: Draft<EditorDoc>, nodeId: string): NodeUi {
+  const all = (isPlainRecord(d.meta.nodeUi) ? d.meta.nodeUi : (d.meta.nodeUi = {})) as Record<string, NodeUi>;
+  return isPlainRecord(all[nodeId]) ? all[nodeId] : (all[nodeId] = {});
 }
 
 function byNode(issues: GraphIssue[]): Record<string, string[]> {
@@ -516,11 +526,28 @@ export function createStudioStore(engine: EngineApi): StudioStore {
           }, `param:${nodeId}:${key}`);
         },
 
+        convertParam(nodeId, key, toInput) {
+          const doc = get().doc;
+          const node = doc?.nodes.find((n) => n.id === nodeId);
+          if (!doc || !node || (toInput && !paramSocket(get().types[node.type], key))) return;
+          const current = convertedParams(nodeUiEntry(doc, nodeId));
+          if (current.includes(key) === toInput) return;
+          const handle = paramHandle(key);
+          get().edit((d) => {
+            const entry = nodeUiDraft(d, nodeId);
+            const next = toInput ? [...current, key] : current.filter((k) => k !== key);
+            if (next.length > 0) entry.inputs = next;
+            else delete entry.inputs;
+            if (toInput) return;
+            const gone = new Set(d.edges.filter((e) => e.to.node === nodeId && e.to.input === handle).map((e) => e.id));
+            d.edges = d.edges.filter((e) => !gone.has(e.id));
+            if (isPlainRecord(d.meta.reroutes)) for (const id of gone) delete d.meta.reroutes[id];
+          });
+        },
+
         resizePreview(nodeId, size) {
           get().edit((d) => {
-            const all = (isPlainRecord(d.meta.nodeUi) ? d.meta.nodeUi : (d.meta.nodeUi = {})) as Record<string, NodeUi>;
-            const entry = isPlainRecord(all[nodeId]) ? all[nodeId] : (all[nodeId] = {});
-            entry.preview = { width: clampPreview(size.width, 'width'), height: clampPreview(size.height, 'height') };
+            nodeUiDraft(d, nodeId).preview = { width: clampPreview(size.width, 'width'), height: clampPreview(size.height, 'height') };
           });
         },
 

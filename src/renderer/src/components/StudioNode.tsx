@@ -4,14 +4,15 @@
  * the message), validation problems, and the last image it previewed. In `memo`, reading only
  * this node's slices of the store, so other nodes changing never re-renders it.
  */
-import { Handle, Position, type NodeProps } from '@xyflow/react';
-import { memo, useCallback, useState } from 'react';
-import type { SocketSpec } from '../../../shared/catalogue.ts';
+import { Handle, Position, useUpdateNodeInternals, type NodeProps } from '@xyflow/react';
+import { memo, useCallback, useEffect, useRef, useState, type MouseEvent as ReactMouseEvent } from 'react';
 import { MISSING_COLOR, UNKNOWN_SOCKET_COLOR } from '../editor/colors.ts';
 import { nodeUiEntry, previewSizeOf } from '../editor/doc.ts';
+import { convertedParams, paramOfHandle, paramSocket, paramSocketType } from '../editor/param-inputs.ts';
 import type { StudioFlowNode } from '../editor/flow.ts';
 import type { NodeStatus, StudioState } from '../store.ts';
 import { useStudio } from '../studio-context.tsx';
+import { ContextMenu } from './ContextMenu.tsx';
 import { defaultPreviewSize, NODE_PREVIEW_KINDS, NODE_WIDTH, NodePreview, type Size } from './NodePreview.tsx';
 import { ParamField } from './ParamField.tsx';
 
@@ -30,12 +31,13 @@ interface SocketView {
   optional?: boolean;
 }
 
-function SocketRow({ socket, side, color }: { socket: SocketView; side: 'in' | 'out'; color: string }) {
+function SocketRow({ socket, side, color, onContextMenu }: { socket: SocketView; side: 'in' | 'out'; color: string; onContextMenu?(e: ReactMouseEvent): void }) {
   const isIn = side === 'in';
   return (
     <div
       className={`relative flex min-w-0 items-center gap-1 px-3 py-0.5 text-[11px] ${isIn ? 'justify-start' : 'justify-end'}`}
       data-testid={`socket-${side}-${socket.id}`}
+      onContextMenu={onContextMenu}
       title={socket.type ? `${socket.label}: ${socket.type}` : `${socket.label}: not declared by this node type`}
     >
       <Handle type={isIn ? 'target' : 'source'} position={isIn ? Position.Left : Position.Right} id={socket.id} style={{ background: color }} />
@@ -56,7 +58,17 @@ function seedFromOutputs(outputs: Record<string, { summary: string }> | undefine
   return undefined;
 }
 
-function withExtra(declared: readonly SocketSpec[], extra: string): SocketView[] {
+/** Declared inputs, then the params shown as inputs. */
+function inputSockets(info: StudioFlowNode['data']['info'], converted: readonly string[]): SocketView[] {
+  const list: SocketView[] = [...(info?.inputs ?? [])];
+  for (const key of converted) {
+    const s = paramSocket(info, key);
+    if (s) list.push(s);
+  }
+  return list;
+}
+
+function withExtra(declared: readonly SocketView[], extra: string): SocketView[] {
   const list: SocketView[] = [...declared];
   for (const id of extra ? extra.split(',') : []) list.push({ id, label: id });
   return list;
@@ -101,7 +113,25 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
   const status = run ? STATUS_STYLE[run.status] : undefined;
   const progress = run?.status === 'running' && run.progress && run.progress.max > 0 ? run.progress.value / run.progress.max : undefined;
   const colorOf = (t?: string) => (missing ? MISSING_COLOR : (t && sockets?.[t]?.color) || UNKNOWN_SOCKET_COLOR);
-  const inputs = withExtra(info?.inputs ?? [], data.extraIn);
+  const converted = convertedParams(uiEntry);
+  const inputs = withExtra(inputSockets(info, converted), data.extraIn);
+  const [menu, setMenu] = useState<{ x: number; y: number; key: string; toInput: boolean } | null>(null);
+  const convertParam = useStudio((s) => s.convertParam);
+  const closeMenu = useCallback(() => setMenu(null), []);
+  const openMenu = (e: ReactMouseEvent, key: string, toInput: boolean) => {
+    e.preventDefault();
+    e.stopPropagation();
+    setMenu({ x: e.clientX, y: e.clientY, key, toInput });
+  };
+  // New or removed sockets: React Flow measures handle positions again (not on mount: it does that itself).
+  const updateInternals = useUpdateNodeInternals();
+  const socketsKey = converted.join(',');
+  const measuredKey = useRef(socketsKey);
+  useEffect(() => {
+    if (measuredKey.current === socketsKey) return;
+    measuredKey.current = socketsKey;
+    updateInternals(id);
+  }, [socketsKey, id, updateInternals]);
   const outputs = withExtra(info?.outputs ?? [], data.extraOut);
   const extraParams = Object.keys(node.params).filter((k) => !info?.params[k]);
   const seedKey = info && Object.keys(info.params).find((k) => info.params[k]!.kind === 'seed');
@@ -142,9 +172,18 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
       )}
       <div className="flex justify-between gap-1 py-1">
         <div className="flex min-w-0 flex-col">
-          {inputs.map((s) => (
-            <SocketRow key={s.id} socket={s} side="in" color={colorOf(s.type)} />
-          ))}
+          {inputs.map((s) => {
+            const param = paramOfHandle(s.id);
+            return (
+              <SocketRow
+                key={s.id}
+                socket={s}
+                side="in"
+                color={colorOf(s.type)}
+                onContextMenu={param !== undefined && converted.includes(param) ? (e) => openMenu(e, param, false) : undefined}
+              />
+            );
+          })}
         </div>
         <div className="flex min-w-0 flex-col">
           {outputs.map((s) => (
@@ -155,9 +194,13 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
       {(info ? Object.keys(info.params).length > 0 : extraParams.length > 0) && (
         <div className="studio-params nodrag nowheel border-t border-neutral-800 py-1">
           {info &&
-            Object.entries(info.params).map(([key, ui]) => (
-              <ParamField key={key} nodeId={id} paramKey={key} ui={ui} value={node.params[key] ?? ui.default} onChange={setParam} />
-            ))}
+            Object.entries(info.params).map(([key, ui]) =>
+              converted.includes(key) ? null : (
+                <div key={key} onContextMenu={paramSocketType(ui) ? (e) => openMenu(e, key, true) : undefined}>
+                  <ParamField nodeId={id} paramKey={key} ui={ui} value={node.params[key] ?? ui.default} onChange={setParam} />
+                </div>
+              ),
+            )}
           {seedKey && seedUsed !== undefined && (
             <div className="flex items-center gap-2 px-3 text-[11px] text-neutral-400" data-testid="seed-used">
               <span>
@@ -194,6 +237,14 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
             </ul>
           )}
         </div>
+      )}
+      {menu && (
+        <ContextMenu
+          at={menu}
+          label={`${info?.params[menu.key]?.label ?? menu.key} options`}
+          items={[{ label: menu.toInput ? 'Convert to input' : 'Convert to widget', run: () => convertParam(id, menu.key, menu.toInput) }]}
+          onClose={closeMenu}
+        />
       )}
       {preview && previewSize && <NodePreview preview={preview} size={previewSize} title={title} onResize={onResize} />}
     </div>

@@ -7,6 +7,7 @@
 import type { NodeTypeInfo, SocketSpec } from '../../../shared/catalogue.ts';
 import { canConnect, isSocketType } from '../../../shared/sockets.ts';
 import type { DocEdge, EditorDoc } from './doc.ts';
+import { paramOfHandle, paramSocket } from './param-inputs.ts';
 
 export interface LinkEnds {
   source: string;
@@ -17,8 +18,12 @@ export interface LinkEnds {
 
 export type LinkCheck = { ok: true; replaces?: DocEdge; hint?: string } | { ok: false; reason: string };
 
+/** A node type's socket by handle id; on the input side also a param shown as an input (`param:<key>`, editor/param-inputs.ts). */
 export function socketOf(info: NodeTypeInfo | undefined, side: 'in' | 'out', id: string): SocketSpec | undefined {
-  return (side === 'in' ? info?.inputs : info?.outputs)?.find((s) => s.id === id);
+  const declared = (side === 'in' ? info?.inputs : info?.outputs)?.find((s) => s.id === id);
+  if (declared || side === 'out') return declared;
+  const key = paramOfHandle(id);
+  return key === undefined ? undefined : paramSocket(info, key);
 }
 
 /** Whether `from`'s output may feed `to`'s input, with a reason when it may not. */

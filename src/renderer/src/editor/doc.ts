@@ -170,10 +170,12 @@ export function reroutesOf(doc: EditorDoc): Reroutes {
 
 /**
  * Per-node editor state, kept in `meta.nodeUi` by node id (the engine ignores it, every tool
- * keeps it): the size of the node's on-canvas preview.
+ * keeps it): the size of the node's on-canvas preview, the params it shows as inputs.
  */
 export interface NodeUi {
   preview?: { width: number; height: number };
+  /** Params shown as input sockets (editor/param-inputs.ts). */
+  inputs?: string[];
 }
 
 export const PREVIEW_LIMITS = { minWidth: 200, maxWidth: 1200, minHeight: 60, maxHeight: 1200 } as const;

@@ -6,7 +6,8 @@
 import type { Edge, Node } from '@xyflow/react';
 import type { NodeTypeInfo } from '../../../shared/catalogue.ts';
 import { UNKNOWN_SOCKET_COLOR } from './colors.ts';
-import { FRAME_PREFIX, framesOf, type DocEdge, type DocNode, type EditorDoc, type Frame } from './doc.ts';
+import { FRAME_PREFIX, framesOf, nodeUiEntry, type DocEdge, type DocNode, type EditorDoc, type Frame } from './doc.ts';
+import { convertedParams, paramOfHandle } from './param-inputs.ts';
 
 export type StudioNodeData = {
   node: DocNode;
@@ -119,7 +120,10 @@ function undeclaredSockets(doc: EditorDoc, types: Readonly<Record<string, NodeTy
     const src = types[typeOf.get(e.from.node) ?? ''];
     const dst = types[typeOf.get(e.to.node) ?? ''];
     if (!src?.outputs.some((s) => s.id === e.from.output)) add(outs, e.from.node, e.from.output);
-    if (!dst?.inputs.some((s) => s.id === e.to.input)) add(ins, e.to.node, e.to.input);
+    const param = paramOfHandle(e.to.input);
+    // A param's socket is drawn while the param is shown as an input (with a widget kind that has one).
+    const asInput = param !== undefined && !!dst?.params[param] && convertedParams(nodeUiEntry(doc, e.to.node)).includes(param);
+    if (!asInput && !dst?.inputs.some((s) => s.id === e.to.input)) add(ins, e.to.node, e.to.input);
   }
   return { in: ins, out: outs };
 }

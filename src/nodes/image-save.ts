@@ -7,7 +7,7 @@ import { param } from './params.ts';
 import { imagePreview } from './previews.ts';
 
 /** PNG text keywords Save Image writes; Load/drop-on-canvas read the graph back from them. */
-export const PNG_KEYS = { graph: 'steer_graph', seed: 'steer_seed', prompt: 'steer_prompt' } as const;
+export const PNG_KEYS = { graph: 'steer_graph', seed: 'steer_seed', prompt: 'steer_prompt', sampling: 'steer_sampling' } as const;
 
 export default defineNode({
   type: 'image.save',
@@ -15,7 +15,7 @@ export default defineNode({
   title: 'Save Image',
   category: 'Image',
   description:
-    'Writes the image as PNG into the run\'s output folder, as PREFIX_00001.png, PREFIX_00002.png, ... The graph that made it is embedded (tEXt/iTXt chunk "steer_graph"), with the seed actually used and the prompt, so dropping the PNG on the canvas gives the graph back.',
+    'Writes the image as PNG into the run\'s output folder, as PREFIX_00001.png, PREFIX_00002.png, ... The graph that made it is embedded (tEXt/iTXt chunk "steer_graph"), with the seed actually used, the prompt and how it was sampled (\"steer_sampling\": the steering method and every setting), so dropping the PNG on the canvas gives the graph back.',
   inputs: [{ id: 'image', label: 'Image', type: 'IMAGE' }],
   outputs: [{ id: 'file', label: 'File', type: 'PATH' }],
   params: {
@@ -31,6 +31,7 @@ export default defineNode({
     if (embed_graph) text[PNG_KEYS.graph] = JSON.stringify(ctx.graph);
     if (image.meta?.seed !== undefined) text[PNG_KEYS.seed] = String(image.meta.seed);
     if (image.meta?.prompt !== undefined) text[PNG_KEYS.prompt] = image.meta.prompt;
+    if (image.meta?.sampling !== undefined) text[PNG_KEYS.sampling] = JSON.stringify(image.meta.sampling);
     const bytes = encodePng(image, { text, compressAbove: 4096 });
     const file = join(dir, filename || `${prefix}_${String(await nextIndex(dir, prefix)).padStart(5, '0')}.png`);
     await writeFileAtomic(file, bytes);

@@ -16,7 +16,7 @@ export default defineNode({
   params: {},
   async execute(ctx, { model, latent }) {
     const rgb = await decodeLatent(model, latent.data);
-    const image = { ...rgb, meta: { ...(latent.seed !== undefined ? { seed: latent.seed } : {}), ...(latent.prompt !== undefined ? { prompt: latent.prompt } : {}) } };
+    const image = { ...rgb, meta: { ...(latent.seed !== undefined ? { seed: latent.seed } : {}), ...(latent.prompt !== undefined ? { prompt: latent.prompt } : {}), ...(latent.sampling ? { sampling: latent.sampling } : {}) } };
     ctx.preview(imagePreview(image));
     return { image };
   },

@@ -112,6 +112,22 @@ export default defineNode({
     ctx.log.info(`${steerer.stats.evaluations} loss evaluations over ${iters.length} steered steps (max ${Math.max(0, ...iters)} per step)`);
     ctx.preview({ kind: 'curve', label: 'Steering loss per evaluation', xLabel: 'loss evaluation', yLabel: 'loss', series: [{ name: 'loss', ...curve }], log: true });
     ctx.preview({ kind: 'table', label: 'Loss evaluations per steered step', columns: ['step', 'evaluations'], rows: Object.entries(steerer.stats.iterations).map(([s, n]) => [Number(s), n]) });
-    return { latent: { shape: latent.shape, data, ...(latent.seed !== undefined ? { seed: latent.seed } : {}), prompt: prompt.text } };
+    const sampling = {
+      method: [...new Set(plan.terms.map((t) => t.kind))].join('+'),
+      terms: plan.names,
+      classifiers: [...new Set(plan.terms.flatMap((t) => (t.kind === 'learned' ? [t.classifier.info.name] : [])))],
+      steps: p.steps,
+      guidance: p.guidance,
+      scheduler: p.scheduler,
+      last_step: p.last_step,
+      max_iter: p.max_iter,
+      alpha: p.alpha,
+      step_mode: p.step_mode,
+      combine: p.combine,
+      thresholds,
+      stop_prob: p.stop_prob,
+      evaluations: steerer.stats.evaluations,
+    };
+    return { latent: { shape: latent.shape, data, ...(latent.seed !== undefined ? { seed: latent.seed } : {}), prompt: prompt.text, sampling } };
   },
 });

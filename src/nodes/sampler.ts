@@ -53,6 +53,6 @@ export default defineNode({
       signal: ctx.signal,
       onStep: (i, n) => ctx.progress(i, n, `step ${i}/${n}`),
     });
-    return { latent: { shape: latent.shape, data, ...(latent.seed !== undefined ? { seed: latent.seed } : {}), prompt: conditioning.prompt.text } };
+    return { latent: { shape: latent.shape, data, ...(latent.seed !== undefined ? { seed: latent.seed } : {}), prompt: conditioning.prompt.text, sampling: { method: 'none', steps: p.steps, guidance: p.guidance, scheduler: p.scheduler } } };
   },
 });

@@ -27,6 +27,8 @@ export interface LatentValue {
   seed?: number;
   /** The prompt it was denoised for. */
   prompt?: string;
+  /** How it was denoised: { method: 'none' | 'learned' | 'centroid' | 'learned+binding' ..., and every setting }; Save Image writes it. */
+  sampling?: Record<string, unknown>;
 }
 
 export type MetricsValue = { kind: 'relations'; report: RelationReport } | { kind: 'classified'; relations: RelationVerdict[]; psnr: number };

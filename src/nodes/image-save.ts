@@ -15,7 +15,7 @@ export default defineNode({
   title: 'Save Image',
   category: 'Image',
   description:
-    'Writes the image as PNG into the run\'s output folder, as PREFIX_00001.png, PREFIX_00002.png, ... The graph that made it is embedded (tEXt/iTXt chunk "steer_graph"), with the seed actually used, the prompt and how it was sampled (\"steer_sampling\": the steering method and every setting), so dropping the PNG on the canvas gives the graph back.',
+    'Writes the image as PNG into the run\'s output folder, as PREFIX_00001.png, PREFIX_00002.png, ... The graph that made it is embedded (tEXt/iTXt chunk "steer_graph"), with the seed actually used, the prompt and how it was sampled ("steer_sampling": the steering method and every setting), so dropping the PNG on the canvas gives the graph back.',
   inputs: [{ id: 'image', label: 'Image', type: 'IMAGE' }],
   outputs: [{ id: 'file', label: 'File', type: 'PATH' }],
   params: {

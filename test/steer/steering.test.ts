@@ -34,8 +34,8 @@ beforeAll(async () => {
 afterAll(async () => sessions.dispose());
 
 
-async function generate(steerer: Steerer | null, signal?: AbortSignal) {
-  const latent = await sampleLatent(pipe, { cond: c.cond, uncond: c.uncond, noise: randn([1, 4, 16, 16], 1), steps: 50, guidance: 7.5, scheduler: 'ddim', beforeStep: steerer?.beforeStep, signal });
+async function generate(steerer: Steerer | null, signal?: AbortSignal, scheduler: 'ddim' | 'euler' = 'ddim') {
+  const latent = await sampleLatent(pipe, { cond: c.cond, uncond: c.uncond, noise: randn([1, 4, 16, 16], 1), steps: 50, guidance: 7.5, scheduler, beforeStep: steerer?.beforeStep, signal });
   const image = await decodeLatent(pipe, latent);
   return { latent, holds: checkPromptRelations(PROMPT, detect(image)).checks[0]!.ok };
 }
@@ -73,4 +73,17 @@ describe('Latent Optimize', () => {
     await expect(run).rejects.toThrow();
     expect(performance.now() - t0).toBeLessThan(200);
   }, 120_000);
+
+  it('steers with the Euler scheduler too, reproducibly for a seed', async () => {
+    const classifier = await loadClassifier('resources/classifiers/shape-world-relations', sessions);
+    const schedule = { step: 'normalized' as const, alpha: 0.05, stopProb: 0.8, steps: Array.from({ length: 25 }, (_, i) => i) };
+    const plan = relationPlan(c, { method: 'learned', classifier, combine: 'alternate' });
+    const plain = await generate(null, undefined, 'euler');
+    const a = await generate(await steer(plan, schedule), undefined, 'euler');
+    const b = await generate(await steer(plan, schedule), undefined, 'euler');
+    expect(a.latent).toEqual(b.latent);
+    expect(a.latent).not.toEqual(plain.latent);
+    expect(plain.holds).toBe(false);
+    expect(a.holds).toBe(true);
+  }, 240_000);
 });

@@ -34,4 +34,13 @@ describe('steer generate --steer', () => {
     expect(text.steer_prompt).toBe(PROMPT);
     expect(JSON.parse(text.steer_graph!).meta.name).toBe('Compare Losses');
   }, 180_000);
+
+  it('--classifier must name a classifier folder and goes with --steer learned', () => {
+    const bad = steer('generate', PROMPT, '--steer', 'learned', '--classifier', 'resources/models', '--out', join(tmpdir(), 'x.png'));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--classifier resources\/models: no classifier.json in that folder \(installed ones: .*shape-world-relations/);
+    const wrong = steer('generate', PROMPT, '--steer', 'centroid', '--classifier', 'resources/classifiers/shape-world-relations', '--out', join(tmpdir(), 'x.png'));
+    expect(wrong.code).toBe(2);
+    expect(wrong.err).toMatch(/--classifier is for --steer learned/);
+  });
 });

@@ -62,6 +62,7 @@ interface GenerateOpts {
   out: string;
   json?: boolean;
   steer?: string;
+  classifier?: string;
 }
 
 export function register(program: Command): void {
@@ -75,6 +76,7 @@ export function register(program: Command): void {
     .option('--scheduler <name>', 'ddim or euler', 'ddim')
     .option('--model <dir>', 'model folder (diffusers ONNX layout; default: the bundled Shape World model)')
     .option('--steer <method>', 'learned (the relation classifier as the loss), centroid (handcrafted attention-centroid loss) or none; default: learned when the prompt has a steerable relation and an installed classifier fits the model, else none')
+    .option('--classifier <dir>', 'relation classifier folder for --steer learned (default: resources/classifiers/shape-world-relations)')
     .option('--out <file.png>', 'output file', 'out/generate.png')
     .option('--json', 'print events as JSON lines on stdout')
     .action(async (prompt: string, o: GenerateOpts) => {
@@ -84,6 +86,8 @@ export function register(program: Command): void {
       preflightOutput(dirname(out), `--out ${o.out}`);
       const method = (o.steer ?? defaultMethod(prompt, resolve(o.model ?? DEFAULT_MODEL_DIR))) as SteerMethod;
       if (!['none', 'centroid', 'learned'].includes(method)) throw new UsageError(`--steer must be learned, centroid or none, got '${o.steer}'`);
+      if (o.classifier !== undefined && method !== 'learned') throw new UsageError(`--classifier is for --steer learned (this run steers: ${method})`);
+      if (o.classifier !== undefined && !existsSync(join(resolve(o.classifier), 'classifier.json'))) throw new UsageError(`--classifier ${o.classifier}: no classifier.json in that folder (installed ones: ${listClassifiers(CLASSIFIERS_DIR).map((c) => c.dir).join(', ') || 'none'})`);
       // A prompt with a relation runs a compare-losses branch (unsteered too), so its relation is checked.
       const steered = method !== 'none' || parsePrompt(prompt).relations.some((r) => r.directional);
       const values = { '--seed': o.seed, '--steps': o.steps, '--cfg': o.cfg, '--scheduler': o.scheduler };
@@ -92,6 +96,9 @@ export function register(program: Command): void {
         ...flagSets(steered ? steerFlags(method) : GENERATE_FLAGS, values),
         { assignment: `${steered ? `save_${method}` : 'save'}.filename=${basename(out)}` },
         ...(o.model ? [{ assignment: `model.path=${resolve(o.model)}`, flag: '--model', text: o.model }] : []),
+        ...(o.classifier ? [{ assignment: `classifier.path=${resolve(o.classifier)}`, flag: '--classifier', text: o.classifier }] : []),
+        // the step timeline's previews are for the editor; the CLI shows none of them
+        ...(steered && method !== 'none' ? [{ assignment: `optimize_${method}.timeline=false` }] : []),
       ];
       const registry = new NodeRegistry(BUILTIN_NODES);
       const { graph, baseDir } = await loadGraphForCli(steered ? COMPARE_GRAPH : GENERATE_GRAPH, registry, sets);

@@ -178,16 +178,42 @@ describe('browser mode in Chromium', () => {
         canvas,
       );
     await expect.poll(inside, { timeout: 10_000 }).toBe(500);
-    expect(await page.locator('.react-flow__minimap-node').count()).toBe(500);
+    // The minimap (a canvas, redrawn only when nodes change) has a box for every node.
+    const minimap = page.locator('[data-testid=minimap]');
+    expect(await minimap.getAttribute('data-drawn')).toBe('500');
+    expect(await minimap.getAttribute('aria-label')).toBe('Minimap: 500 nodes');
+    const painted = await minimap.locator('canvas').evaluate((c: HTMLCanvasElement) => {
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 3; i < d.length; i += 4) if (d[i]! > 0) n++;
+      return n / (c.width * c.height);
+    });
+    expect(painted).toBeGreaterThan(0.2);
     // That far out, nodes are titled boxes: widgets and sockets are not drawn (but keep their size).
     expect(await page.locator('[data-testid=flow]').getAttribute('class')).toContain('studio-far');
     expect(await page.locator('[data-testid=node-t0]').getByRole('textbox', { name: 'Text' }).isVisible()).toBe(false);
     expect(await page.locator('[data-testid=node-t0] [data-testid=node-title]').isVisible()).toBe(true);
     await page.screenshot({ path: shot('ui-fit-500.png') });
+    // A click on it leaves the view; a drag on it pans the view.
+    const viewport = () => page.locator('.react-flow__viewport').getAttribute('style');
+    const before = await viewport();
+    const mm = (await minimap.boundingBox())!;
+    await page.mouse.click(mm.x + 12, mm.y + 12);
+    expect(await viewport()).toBe(before);
+    await page.mouse.move(mm.x + 100, mm.y + 75);
+    await page.mouse.down();
+    await page.mouse.move(mm.x + 60, mm.y + 60, { steps: 3 });
+    await page.mouse.up();
+    await expect.poll(viewport).not.toBe(before);
     // And back to the small one: it fills the view again.
     await list.filter({ hasText: 'parse' }).click();
     await expect.poll(() => page.locator('.react-flow__node').count()).toBe(2);
     await expect.poll(async () => (await page.locator('[data-testid=node-parse]').boundingBox())!.width).toBeGreaterThan(200);
+    // Close up, the dot grid shows: one dot per 24 flow pixels.
+    const zoom = await page.locator('.react-flow__viewport').evaluate((el) => new DOMMatrix(getComputedStyle(el).transform).a);
+    const dots = page.locator('[data-testid=canvas-dots]');
+    await expect.poll(() => dots.evaluate((el) => getComputedStyle(el).visibility)).toBe('visible');
+    expect(parseFloat(await dots.evaluate((el) => el.style.backgroundSize))).toBeCloseTo(24 * zoom, 3);
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -161,16 +161,16 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
         )}
       </div>
       {missing && (
-        <div className="px-3 py-1 text-[11px] font-semibold" style={{ color: MISSING_COLOR }} data-testid="node-missing">
+        <div className="studio-detail px-3 py-1 text-[11px] font-semibold" style={{ color: MISSING_COLOR }} data-testid="node-missing">
           missing node type
         </div>
       )}
       {progress !== undefined && (
-        <div className="mx-3 mt-1 h-1 overflow-hidden rounded bg-neutral-700" role="progressbar" aria-valuenow={Math.round(progress * 100)}>
+        <div className="studio-detail mx-3 mt-1 h-1 overflow-hidden rounded bg-neutral-700" role="progressbar" aria-valuenow={Math.round(progress * 100)}>
           <div className="h-full bg-sky-400" style={{ width: `${Math.round(progress * 100)}%` }} />
         </div>
       )}
-      <div className="flex justify-between gap-1 py-1">
+      <div className="studio-detail flex justify-between gap-1 py-1">
         <div className="flex min-w-0 flex-col">
           {inputs.map((s) => {
             const param = paramOfHandle(s.id);
@@ -192,7 +192,7 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
         </div>
       </div>
       {(info ? Object.keys(info.params).length > 0 : extraParams.length > 0) && (
-        <div className="studio-params nodrag nowheel border-t border-neutral-800 py-1">
+        <div className="studio-detail studio-params nodrag nowheel border-t border-neutral-800 py-1">
           {info &&
             Object.entries(info.params).map(([key, ui]) =>
               converted.includes(key) ? null : (
@@ -223,7 +223,7 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
       )}
       {(run?.error || problems) && (
         // Below the node, outside its box: problems coming and going never move its sockets.
-        <div className="pointer-events-none absolute top-full right-0 left-0 mt-1 space-y-1">
+        <div className="studio-detail pointer-events-none absolute top-full right-0 left-0 mt-1 space-y-1">
           {run?.error && (
             <p className="rounded bg-red-950 px-1.5 py-1 text-[11px] text-red-200 shadow" data-testid="node-error">
               {run.error.message}

@@ -15,6 +15,7 @@ import sampler from './sampler.ts';
 import promptParse from './prompt-parse.ts';
 import promptSave from './prompt-save.ts';
 import text from './text.ts';
+import { primitiveFloat, primitiveInt, primitiveSeed } from './primitives.ts';
 import worldDetect from './world-detect.ts';
 import worldSample from './world-sample.ts';
 import imageLoad from './image-load.ts';
@@ -34,6 +35,9 @@ import latentOptimize from './latent-optimize.ts';
 
 export const BUILTIN_NODES: readonly AnyNodeDefinition[] = [
   text,
+  primitiveInt,
+  primitiveFloat,
+  primitiveSeed,
   promptParse,
   promptSave,
   modelLoad,

@@ -53,3 +53,30 @@ export function canConnect(from: SocketType, to: SocketType): { ok: true } | { o
     reason: `${article(from)} ${from} output cannot feed ${article(to)} ${to} input (${to} accepts ${accepted.join(' or ')}): ${SOCKET_TYPES[to].description}`,
   };
 }
+
+/**
+ * Widget-to-input: an edge into `param:<key>` feeds that param from another node's output
+ * (ComfyUI's "convert widget to input"). The socket type a param kind takes; undefined for kinds
+ * that cannot (json).
+ */
+export const PARAM_INPUT_PREFIX = 'param:';
+
+export function paramKindSocketType(kind: string): SocketType | undefined {
+  switch (kind) {
+    case 'int':
+      return 'INT';
+    case 'float':
+      return 'FLOAT';
+    case 'seed':
+      return 'SEED';
+    case 'boolean':
+      return 'BOOLEAN';
+    case 'path':
+      return 'PATH';
+    case 'string':
+    case 'enum':
+      return 'STRING';
+    default:
+      return undefined;
+  }
+}

@@ -13,6 +13,7 @@ import type { AnyNodeDefinition, NodeContext } from '../../nodes/api.ts';
 import { SOCKET_SUMMARIES } from '../../nodes/values.ts';
 import type { EngineEvent, ErrorInfo, OutputSummary } from '../../shared/events.ts';
 import type { GraphFile, GraphNode } from '../../shared/graph.ts';
+import { PARAM_INPUT_PREFIX } from '../../shared/sockets.ts';
 import { OutputCache } from './cache.ts';
 import { ancestors, topologicalOrder } from './order.ts';
 import type { NodeRegistry } from './registry.ts';
@@ -142,12 +143,30 @@ export class Executor {
       }
 
       const inputs: Record<string, unknown> = {};
-      for (const l of links) inputs[l.input] = result.outputs.get(l.from)![l.output];
+      let params = node.params;
+      for (const l of links) {
+        const value = result.outputs.get(l.from)![l.output];
+        if (!l.input.startsWith(PARAM_INPUT_PREFIX)) {
+          inputs[l.input] = value;
+          continue;
+        }
+        // widget-to-input: the param takes the upstream value, checked by the param's own schema
+        const key = l.input.slice(PARAM_INPUT_PREFIX.length);
+        const spec = def.params[key];
+        const checked = spec?.schema.safeParse(value);
+        if (!spec || !checked!.success) {
+          const why = spec ? checked!.error!.issues.map((i) => i.message).join('; ') : 'no such param';
+          const error = errorInfo(new Error(`node "${nodeId}" (${def.title}): param "${key}" got ${JSON.stringify(value)} from "${l.from}".${l.output}: ${why}`));
+          emit({ type: 'node.failed', runId, nodeId, error });
+          return this.finish(result, 'failed', elapsed(), emit, nodeId, error);
+        }
+        params = { ...params, [key]: checked!.data };
+      }
       emit({ type: 'node.started', runId, nodeId, nodeType: node.type });
       const t0 = performance.now();
       const ctx = makeContext({ runId, nodeId, def, signal, emit, baseDir, outputDir, cacheRoot, graph });
       try {
-        const running = Promise.resolve().then(() => def.execute(ctx, inputs, node.params));
+        const running = Promise.resolve().then(() => def.execute(ctx, inputs, params));
         running.catch(() => {}); // if cancelled first, a late rejection is expected and ignored
         const outputs = await Promise.race([running, cancelled]);
         checkOutputs(def, nodeId, outputs);

@@ -6,7 +6,7 @@
 import type { AnyNodeDefinition } from '../../nodes/api.ts';
 import type { GraphEdge, GraphFile, GraphIssue, GraphNode } from '../../shared/graph.ts';
 import { GRAPH_FORMAT, GRAPH_VERSION } from '../../shared/graph.ts';
-import { canConnect } from '../../shared/sockets.ts';
+import { canConnect, PARAM_INPUT_PREFIX, paramKindSocketType } from '../../shared/sockets.ts';
 import { MigrationError, migrateGraph } from './migrate.ts';
 import { findCycles } from './order.ts';
 import type { NodeRegistry } from './registry.ts';
@@ -102,12 +102,27 @@ export function validateGraph(input: unknown, registry: NodeRegistry): Validatio
       ok = false;
     }
     const out = fromDef?.outputs.find((s) => s.id === edge.from.output);
-    const inp = toDef?.inputs.find((s) => s.id === edge.to.input);
+    const paramKey = edge.to.input.startsWith(PARAM_INPUT_PREFIX) ? edge.to.input.slice(PARAM_INPUT_PREFIX.length) : undefined;
+    const paramSpec = paramKey !== undefined ? toDef?.params[paramKey] : undefined;
+    const paramType = paramSpec ? paramKindSocketType(paramSpec.ui.kind) : undefined;
+    // a param fed by an edge (widget-to-input) is an input of the param's socket type
+    const inp = paramType ? { id: edge.to.input, type: paramType } : toDef?.inputs.find((s) => s.id === edge.to.input);
+    if (toDef && paramKey !== undefined && !paramType) {
+      add(
+        'unknown-input',
+        `${path}.to.input`,
+        paramSpec
+          ? `edge "${edge.id}": param "${paramKey}" of node "${edge.to.node}" (${toDef.title}) is a ${paramSpec.ui.kind} param, which cannot be fed by an edge`
+          : `edge "${edge.id}": node "${edge.to.node}" (${toDef.title}) has no param "${paramKey}" to feed; its params are ${list(Object.keys(toDef.params))}`,
+        edge.to.node,
+      );
+      ok = false;
+    }
     if (fromDef && !out) {
       add('unknown-output', `${path}.from.output`, `edge "${edge.id}": node "${edge.from.node}" (${fromDef.title}) has no output "${edge.from.output}"; its outputs are ${list(fromDef.outputs.map((s) => s.id))}`, edge.from.node);
       ok = false;
     }
-    if (toDef && !inp) {
+    if (toDef && !inp && paramKey === undefined) {
       add('unknown-input', `${path}.to.input`, `edge "${edge.id}": node "${edge.to.node}" (${toDef.title}) has no input "${edge.to.input}"; its inputs are ${list(toDef.inputs.map((s) => s.id))}`, edge.to.node);
       ok = false;
     }

@@ -1,10 +1,24 @@
 /**
  * Preload (sandboxed): receives the engine's MessagePort from the main process and exposes
- * exactly the typed EngineApi as `window.steer` — nothing else of Electron reaches the page.
+ * exactly the typed EngineApi as `window.steer`, and the shell's ShellApi (menu commands, native
+ * file dialogs, the recent list for the menu) as `window.steerShell` — nothing else of Electron
+ * reaches the page. Menu commands are checked (checkMenuCommand) before the page sees them.
  */
 import { contextBridge, ipcRenderer } from 'electron';
 import type { EngineEvent } from '../shared/events.ts';
-import type { EngineApi, EngineRequests, RequestMessage, RequestName, ServerMessage } from '../shared/protocol.ts';
+import {
+  checkMenuCommand,
+  SHELL_CHANNELS,
+  type EngineApi,
+  type EngineRequests,
+  type MenuCommand,
+  type OpenedFile,
+  type RequestMessage,
+  type RequestName,
+  type SavedFile,
+  type ServerMessage,
+  type ShellApi,
+} from '../shared/protocol.ts';
 
 let port: MessagePort | null = null;
 let nextId = 1;
@@ -58,3 +72,26 @@ const api: EngineApi = {
 };
 
 contextBridge.exposeInMainWorld('steer', api);
+
+const menuListeners = new Set<(c: MenuCommand) => void>();
+ipcRenderer.on(SHELL_CHANNELS.menu, (_event, raw: unknown) => {
+  const checked = checkMenuCommand(raw);
+  if (!checked.ok) return;
+  for (const l of [...menuListeners]) l(checked.value);
+});
+
+const shellApi: ShellApi = {
+  onMenuCommand(listener) {
+    menuListeners.add(listener);
+    return () => {
+      menuListeners.delete(listener);
+    };
+  },
+  openDialog: () => ipcRenderer.invoke(SHELL_CHANNELS.open) as Promise<OpenedFile | null>,
+  saveDialog: (request) => ipcRenderer.invoke(SHELL_CHANNELS.save, { suggestedName: request.suggestedName, contents: request.contents }) as Promise<SavedFile | null>,
+  setRecent(paths) {
+    ipcRenderer.send(SHELL_CHANNELS.recent, [...paths]);
+  },
+};
+
+contextBridge.exposeInMainWorld('steerShell', shellApi);

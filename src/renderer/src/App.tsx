@@ -3,6 +3,7 @@ import { AddNodeMenu } from './components/AddNodeMenu.tsx';
 import { HelpSheet, SaveAsDialog } from './components/Dialogs.tsx';
 import { GraphCanvas } from './components/GraphCanvas.tsx';
 import { RunPanel } from './components/RunPanel.tsx';
+import { ShellBridge } from './components/ShellBridge.tsx';
 import { frameSelection, Shortcuts } from './components/Shortcuts.tsx';
 import { confirmDiscard } from './components/confirm.ts';
 import { Sidebar } from './components/Sidebar.tsx';
@@ -212,6 +213,7 @@ export function App() {
         <HelpSheet />
         <SaveAsDialog />
         <Shortcuts />
+        <ShellBridge />
       </div>
     </ReactFlowProvider>
   );

@@ -177,6 +177,8 @@ export interface StudioState {
   setRecovery(r: StudioState['recovery']): void;
   restoreRecovery(): Promise<void>;
   reportFileError(message: string): void;
+  /** A one-line notice under the header (e.g. where an export was written). */
+  showNotice(text: string): void;
   /** Run the document (or what `targets` need); while a run is going, queue it to run next. */
   startRun(targets?: string[]): Promise<void>;
   /** Cancel the current run; `all` also drops the queued ones. */
@@ -839,6 +841,13 @@ export function createStudioStore(engine: EngineApi): StudioStore {
         reportFileError(text) {
           set((s) => {
             s.fileError = { message: text };
+          });
+        },
+
+        showNotice(text) {
+          set((s) => {
+            s.notice = text;
+            s.fileError = undefined;
           });
         },
 

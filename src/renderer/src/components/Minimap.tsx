@@ -127,7 +127,9 @@ export function Minimap() {
         onWheel={onWheel}
       >
         <canvas ref={canvas} style={{ width: WIDTH, height: HEIGHT }} className="block" />
-        <div ref={view} className="pointer-events-none absolute top-0 left-0 origin-top-left bg-amber-200/15" style={{ width: 100, height: 100, willChange: 'transform' }} />
+        {boxes.length > 0 && (
+          <div ref={view} className="pointer-events-none absolute top-0 left-0 origin-top-left bg-amber-200/15" style={{ width: 100, height: 100, willChange: 'transform' }} />
+        )}
       </div>
     </Panel>
   );

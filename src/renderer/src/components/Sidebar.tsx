@@ -4,41 +4,12 @@
  * it to add it in the middle of the view).
  */
 import { useReactFlow } from '@xyflow/react';
-import { useEffect, useMemo, useState, type DragEvent } from 'react';
+import { useMemo, useState, type DragEvent } from 'react';
+import { useRecent } from '../recent.ts';
 import { useStudio, useStudioStore } from '../studio-context.tsx';
 import { searchEntries, searchNodes } from './AddNodeMenu.tsx';
 import { confirmDiscard } from './confirm.ts';
 import { NODE_TYPE_MIME } from './GraphCanvas.tsx';
-
-const RECENT_KEY = 'steer-studio.recent';
-const RECENT_MAX = 6;
-
-function readRecent(): string[] {
-  try {
-    const v = JSON.parse(window.localStorage.getItem(RECENT_KEY) ?? '[]') as unknown;
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-  } catch {
-    return [];
-  }
-}
-
-/** Files opened or saved lately (this browser), newest first, among those still in the folder. */
-function useRecent(): string[] {
-  const path = useStudio((s) => s.selectedPath);
-  const graphs = useStudio((s) => s.graphs);
-  const [recent, setRecent] = useState(readRecent);
-  useEffect(() => {
-    if (!path) return;
-    const next = [path, ...readRecent().filter((p) => p !== path)].slice(0, RECENT_MAX);
-    try {
-      window.localStorage.setItem(RECENT_KEY, JSON.stringify(next));
-    } catch {
-      // no storage: the list lives as long as the page
-    }
-    setRecent(next);
-  }, [path]);
-  return useMemo(() => recent.filter((p) => graphs.some((g) => g.path === p)), [recent, graphs]);
-}
 
 function RecentList() {
   const recent = useRecent();

@@ -11,11 +11,11 @@ import { checkNoiseLatent, SAMPLING_PARAMS } from './sampler.ts';
 
 export default defineNode({
   type: 'latent.optimize',
-  version: 1,
+  version: 2,
   title: 'Latent Optimize (steered sampler)',
   category: 'Steering',
   description:
-    "Denoises like the Sampler, but before each of the first denoising steps it moves the latent down the gradient of the connected losses (Learn-to-Steer's test-time optimisation): up to Max iterations + 1 loss evaluations per step, stopping when the relation loss is under the step's threshold (or every learned term's target probability reaches Stop probability). Defaults are the authors' (steps 0-24, 15 + 1 iterations, alpha 5, raw gradient, thresholds 1e-5/3e-5/5e-5/7e-5, relations alternated). 'normalized' steps move by alpha in rms whatever the gradient's size. Presence and binding losses are added at every iteration. A non-finite loss ends that step's optimisation with a warning. With Step timeline on, every step and iteration leaves previews (class probabilities, the steered tokens' maps, the x0 prediction) for the editor's timeline.",
+    "Denoises like the Sampler, but before each of the first denoising steps it moves the latent down the gradient of the connected losses (Learn-to-Steer's test-time optimisation): up to Max iterations + 1 loss evaluations per step, stopping when the relation loss is under the step's threshold (or every learned term's target probability reaches Stop probability), after at least Min iterations moves (at least one when a presence or binding loss is connected). Defaults are the authors' (steps 0-24, 15 + 1 iterations, alpha 5, raw gradient, thresholds 1e-5/3e-5/5e-5/7e-5, relations alternated). 'normalized' steps move by alpha in rms whatever the gradient's size. Presence and binding losses are added at every iteration. A non-finite loss ends that step's optimisation with a warning. With Step timeline on, every step and iteration leaves previews (class probabilities, the steered tokens' maps, the x0 prediction) for the editor's timeline.",
   inputs: [
     { id: 'model', label: 'Model', type: 'MODEL' },
     { id: 'conditioning', label: 'Conditioning', type: 'CONDITIONING' },
@@ -34,9 +34,11 @@ export default defineNode({
     combine: param.enum({ label: 'Several relations', choices: ['alternate', 'sum'], default: 'alternate' }),
     thresholds: param.string({ label: 'Loss thresholds (steps 0, 1, ...)', default: AUTHORS_SCHEDULE.thresholds.join(',') }),
     stop_prob: param.float({ label: 'Stop probability', default: 1, min: 0, max: 1, step: 0.05 }),
+    min_iter: param.int({ label: 'Min iterations', default: 0, min: 0, max: 100 }),
     timeline: param.boolean({ label: 'Step timeline previews', default: true }),
   },
-  migrate: (_from, p) => p,
+  // v2: Min iterations and the step-timeline previews
+  migrate: (from, p) => (from < 2 ? { ...p, min_iter: 0, timeline: true } : p),
   async execute(ctx, { model, conditioning, latent, loss, loss2, loss3 }, p) {
     checkNoiseLatent(model, latent, 'Latent Optimize');
     const prompt = conditioning.prompt;
@@ -79,6 +81,7 @@ export default defineNode({
       combine: p.combine,
       step: p.step_mode,
       stopProb: p.stop_prob,
+      minIter: p.min_iter,
     }, {
       cond: conditioning.cond,
       totalSteps: p.steps,
@@ -126,6 +129,7 @@ export default defineNode({
       combine: p.combine,
       thresholds,
       stop_prob: p.stop_prob,
+      min_iter: p.min_iter,
       evaluations: steerer.stats.evaluations,
     };
     return { latent: { shape: latent.shape, data, ...(latent.seed !== undefined ? { seed: latent.seed } : {}), prompt: prompt.text, sampling } };

@@ -8,6 +8,11 @@ import type { LatentValue } from '../../src/nodes/values.ts';
 import { graph } from './helpers.ts';
 
 const registry = new NodeRegistry(BUILTIN_NODES);
+function valid(g: unknown) {
+  const v = validateGraph(g, registry);
+  if (!v.ok) throw new Error(v.issues.map((i) => i.message).join('\n'));
+  return v.graph;
+}
 const noise = (params: Record<string, unknown> = {}) => ({ id: 'noise', type: 'latent.noise', params: { seed: 0, randomize: false, batch: 1, channels: 4, height: 16, width: 16, ...params } });
 
 describe('params fed by edges (widget-to-input)', () => {
@@ -22,10 +27,8 @@ describe('params fed by edges (widget-to-input)', () => {
         ],
         ['seed.seed->noise.param:seed', 'seed.seed->noise2.param:seed', 'size.value->noise.param:height', 'size.value->noise2.param:width'],
       );
-    const v = validateGraph(g(42), registry);
-    expect(v.issues).toEqual([]);
     const ex = new Executor(registry);
-    const r = await ex.run(v.graph!);
+    const r = await ex.run(valid(g(42)));
     expect(r.status).toBe('finished');
     const a = r.outputs.get('noise')!.latent as LatentValue;
     const b = r.outputs.get('noise2')!.latent as LatentValue;
@@ -33,7 +36,7 @@ describe('params fed by edges (widget-to-input)', () => {
     expect(a.shape).toEqual([1, 4, 8, 16]);
     expect(b.shape).toEqual([1, 4, 16, 8]);
     expect(a.data).toHaveLength(4 * 8 * 16);
-    const again = await ex.run(validateGraph(g(43), registry).graph!);
+    const again = await ex.run(valid(g(43)));
     expect(again.cached).not.toContain('noise'); // a new seed upstream reruns the node
     expect((again.outputs.get('noise')!.latent as LatentValue).seed).toBe(43);
   });
@@ -54,7 +57,7 @@ describe('params fed by edges (widget-to-input)', () => {
 
   it("a fed value outside the param's range fails the node, naming the param and where the value came from", async () => {
     const g = graph([{ id: 'size', type: 'primitive.int', params: { value: 0 } }, noise()], ['size.value->noise.param:height']);
-    const r = await new Executor(registry).run(validateGraph(g, registry).graph!);
+    const r = await new Executor(registry).run(valid(g));
     expect(r.status).toBe('failed');
     expect(r.failedNode).toBe('noise');
     expect(r.error!.message).toMatch(/node "noise" \(Noise Latent\): param "height" got 0 from "size".value: .*>=\s*1/);

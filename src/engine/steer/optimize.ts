@@ -44,6 +44,8 @@ export interface OptimizeSchedule {
   step: 'raw' | 'normalized';
   /** Also stop once every learned term's target probability is at least this (1 = never). */
   stopProb: number;
+  /** Move at least this many times per steered step before an early stop may end it (default 0). */
+  minIter?: number;
 }
 
 export const AUTHORS_SCHEDULE: Omit<OptimizeSchedule, 'steps'> & { lastStep: number } = {
@@ -192,6 +194,7 @@ export class Steerer {
     const threshold = s.thresholds[Math.min(step, s.thresholds.length - 1)]!;
     const terms = this.plan.terms;
     const hasRelation = terms.some(isRelationTerm);
+    const auxiliary = hasRelation && terms.some((tm) => !isRelationTerm(tm));
     let x = latent;
     let done = 0;
     for (let it = 0; it <= s.maxIter; it++) {
@@ -213,11 +216,12 @@ export class Steerer {
       let n2 = 0;
       for (let i = 0; i < g.length; i++) n2 += g[i]! * g[i]!;
       const finite = Number.isFinite(loss) && Number.isFinite(n2) && losses.every(Number.isFinite);
-      const stop =
-        !finite ||
-        it === s.maxIter ||
+      const satisfied =
         loss <= threshold ||
         (s.stopProb < 1 && terms.some((tm) => tm.kind === 'learned') && terms.every((tm, k) => tm.kind !== 'learned' || probs[k]![tm.classifier.info.classes.indexOf(tm.relation)]! >= s.stopProb));
+      // At least minIter moves per steered step; with presence/binding beside the relations at least
+      // one, so an auxiliary loss acts even where the relation already holds.
+      const stop = !finite || it === s.maxIter || (satisfied && it >= Math.max(s.minIter ?? 0, auxiliary ? 1 : 0));
       if (this.o.onIteration) {
         const maps = out.maps?.data as Float32Array | undefined;
         const S2 = maps ? maps.length / this.plan.rows.length : 0;

@@ -1,8 +1,8 @@
 /**
  * Widget-to-input in Chromium against `startServer` over a real EngineHost: a param's context
  * menu turns it into a typed input socket (and back), links into it are checked by type like
- * any socket, everything is one undo step, and the file keeps the link (`to.input`
- * "param:<key>"), the UI state (`meta.nodeUi`) and the param's typed value.
+ * any socket, a run feeds the param from the link, everything is one undo step, and the file
+ * keeps the link (`to.input` "param:<key>"), the UI state (`meta.nodeUi`) and the param's typed value.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -75,6 +75,14 @@ describe('widget to input in Chromium', () => {
     expect(file.edges).toEqual([{ id: expect.any(String), from: { node: 'num', output: 'value' }, to: { node: 'tl', input: 'param:steps' } }]);
     expect(file.meta.nodeUi).toEqual({ tl: { inputs: ['steps'] } });
     expect(file.nodes.find((n) => n.id === 'tl')!.params.steps).toBe(4);
+
+    // The run feeds the param from the link: Number's 6, not the widget's 4.
+    await page.keyboard.press('Control+Enter');
+    await page.locator('[data-testid=run-status][data-status=finished]').waitFor({ timeout: 30_000 });
+    await node('tl').locator('[data-testid=node-title]').click();
+    await expect.poll(() => page.locator('[data-testid=node-panel-tl] [data-testid=preview-text]').textContent()).toContain('6 steps, 3 iterations each');
+    expect(await page.getByRole('slider', { name: 'Step' }).getAttribute('aria-valuetext')).toBe('step 6 of 6');
+    await page.screenshot({ path: shot('param-inputs-run.png') });
 
     // Each change is one undo step: undo the link, then the conversion; redo both.
     await page.keyboard.press('Control+z');

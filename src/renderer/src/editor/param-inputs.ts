@@ -2,37 +2,17 @@
  * Widget-to-input (ComfyUI's "convert widget to input"): a param of a node shown as an input
  * socket of the param's type, so another node's output can drive it. Which params are shown
  * as sockets is UI state (`meta.nodeUi[id].inputs`, a list of param keys); a link into one is
- * an edge whose `to.input` is `param:<key>`. The param keeps its value in `params`, so
- * unlinking or converting back brings the typed value back.
- *
- * The engine has to take such edges (validate them against the param's type and schema, and
- * execute with the linked value in place of the param): until it does, validation reports an
- * unknown input on that edge.
+ * an edge whose `to.input` is `param:<key>` (src/shared/sockets.ts; the engine validates it
+ * by the param's kind and feeds the linked value to the param, checked by its schema, at run
+ * time). The param keeps its value in `params`, so unlinking or converting back brings the
+ * typed value back.
  */
 import type { NodeTypeInfo, ParamUi, SocketSpec } from '../../../shared/catalogue.ts';
-import type { SocketType } from '../../../shared/sockets.ts';
-
-export const PARAM_INPUT_PREFIX = 'param:';
+import { PARAM_INPUT_PREFIX, paramKindSocketType } from '../../../shared/sockets.ts';
 
 /** The socket type a param becomes; undefined for kinds that cannot (JSON). */
-export function paramSocketType(ui: ParamUi): SocketType | undefined {
-  switch (ui.kind) {
-    case 'int':
-      return 'INT';
-    case 'float':
-      return 'FLOAT';
-    case 'seed':
-      return 'SEED';
-    case 'boolean':
-      return 'BOOLEAN';
-    case 'path':
-      return 'PATH';
-    case 'string':
-    case 'enum':
-      return 'STRING';
-    default:
-      return undefined;
-  }
+export function paramSocketType(ui: ParamUi): ReturnType<typeof paramKindSocketType> {
+  return paramKindSocketType(ui.kind);
 }
 
 export function paramHandle(key: string): string {

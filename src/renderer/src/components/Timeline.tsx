@@ -11,6 +11,8 @@ import type { Preview } from '../../../shared/events.ts';
 import type { FramedPreview } from '../store.ts';
 import { PreviewView } from './PreviewView.tsx';
 
+const PICTURES: ReadonlySet<Preview['kind']> = new Set(['image', 'heatmap']);
+
 interface StepIndex {
   steps: number;
   /** The steps that have frames, ascending. */
@@ -93,9 +95,19 @@ export const Timeline = memo(function Timeline({ frames }: { frames: readonly Fr
         <Slider label="Iteration" value={iterAt} max={iterations.length - 1} text={`iteration ${iteration! + 1} of ${iterations.length}`} onChange={setIterPick} />
       )}
       <div className="space-y-2" data-testid="timeline-previews">
-        {shown.map((p) => (
-          <PreviewView key={`${p.kind}:${p.label ?? ''}`} preview={p} />
-        ))}
+        {shown
+          .filter((p) => !PICTURES.has(p.kind))
+          .map((p) => (
+            <PreviewView key={`${p.kind}:${p.label ?? ''}`} preview={p} />
+          ))}
+        {/* Attention maps and x0 images side by side: a step has one per steered token. */}
+        <div className="grid grid-cols-2 gap-2">
+          {shown
+            .filter((p) => PICTURES.has(p.kind))
+            .map((p) => (
+              <PreviewView key={`${p.kind}:${p.label ?? ''}`} preview={p} />
+            ))}
+        </div>
       </div>
     </section>
   );

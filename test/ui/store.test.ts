@@ -95,4 +95,45 @@ describe('renderer: studio store', () => {
     expect(store.getState().run).toMatchObject({ status: 'failed', failedNodeId: 'parse', error: { causes: ['deep'] } });
     expect(store.getState().nodeRuns.parse?.status).toBe('failed');
   });
+
+  it('keeps every framed preview of the last run apart from the current ones; a rerun replaces them, a cached node keeps them', async () => {
+    let run = 0;
+    const bars = (v: number) => ({ kind: 'bars' as const, labels: ['left', 'right'], values: [v, 1 - v], highlight: 0, label: 'p(left) term 1' });
+    const engine = fakeEngine((runId) => {
+      run += 1;
+      if (run === 2) return [{ type: 'run.started', runId, nodes: ['parse'], time: 0 }, { type: 'node.cached', runId, nodeId: 'parse' }];
+      const framed: EngineEvent[] = [];
+      // Ten frames with the same label: an unframed preview would keep only the newest.
+      for (let step = 0; step < 5; step++) for (let iteration = 0; iteration < 2; iteration++) {
+        framed.push({ type: 'node.preview', runId, nodeId: 'parse', preview: bars((step * 2 + iteration) / 10 + run), frame: { step, steps: 5, iteration } });
+      }
+      return [
+        { type: 'run.started', runId, nodes: ['parse'], time: 0 },
+        { type: 'node.started', runId, nodeId: 'parse', nodeType: 'prompt.parse' },
+        ...framed,
+        { type: 'node.preview', runId, nodeId: 'parse', preview: { kind: 'text', text: 'done', label: 'summary' } },
+        { type: 'node.finished', runId, nodeId: 'parse', durationMs: 1, outputs: {} },
+        { type: 'run.finished', runId, durationMs: 1, executed: 1, cached: 0 },
+      ];
+    });
+    const store = createStudioStore(engine);
+    engine.onEvent((e) => store.getState().applyEvent(e));
+    await store.getState().loadCatalogue();
+    await store.getState().openGraph('parse.json');
+    await store.getState().startRun();
+    const frames = store.getState().frames.parse!;
+    expect(frames.map((f) => [f.frame.step, f.frame.iteration])).toEqual([[0, 0], [0, 1], [1, 0], [1, 1], [2, 0], [2, 1], [3, 0], [3, 1], [4, 0], [4, 1]]);
+    expect(frames[3]!.preview).toEqual(bars(0.3 + 1));
+    expect(store.getState().previews.parse).toEqual([{ kind: 'text', text: 'done', label: 'summary' }]);
+    // Cached on the next run: the frames stay.
+    await store.getState().startRun();
+    expect(store.getState().frames.parse).toHaveLength(10);
+    // Run again for real: only the new run's frames.
+    await store.getState().startRun();
+    expect(store.getState().frames.parse).toHaveLength(10);
+    expect(store.getState().frames.parse![0]!.preview).toEqual(bars(3));
+    // A different document: no frames.
+    await store.getState().openGraph('missing.json');
+    expect(store.getState().frames).toEqual({});
+  });
 });

@@ -4,13 +4,14 @@
  * on the node and in the side panel, the node's preview resized by its corner and the size
  * saved with the graph; the timeline of framed previews scrubbed with the mouse and keyboard.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GraphFile } from '../../src/shared/graph.ts';
 import { openFromList, shot, startStudio, type Studio } from './browser-helpers.ts';
 import { formatNumber } from '../../src/renderer/src/components/Charts.tsx';
+import { ROOT } from './helpers.ts';
 import { CLASSES, previewRegistry, probabilities } from './preview-nodes.ts';
 
 const CHARTS_GRAPH: GraphFile = {
@@ -169,6 +170,41 @@ describe('chart previews in Chromium', () => {
     await expectBars(3 / 11);
     expect(await timeline.getAttribute('data-step')).toBe('1');
     await page.screenshot({ path: shot('previews-timeline.png') });
+    expect(problems).toEqual([]);
+  });
+
+  it('scrubs a real Latent Optimize run (graphs/steer-spatial.json with the bundled model and classifier, fewer steps)', async () => {
+    const graph = JSON.parse(readFileSync(path.join(ROOT, 'graphs/steer-spatial.json'), 'utf8')) as GraphFile;
+    const set = (id: string, params: Record<string, unknown>) => Object.assign(graph.nodes.find((n) => n.id === id)!.params, params);
+    set('model', { path: path.join(ROOT, 'resources/models/shape-world') });
+    set('classifier', { path: path.join(ROOT, 'resources/classifiers/shape-world-relations') });
+    set('optimize', { steps: 20, last_step: 9 });
+    writeFileSync(path.join(studio.graphsDir, 'steer.json'), JSON.stringify(graph));
+    await page.getByRole('button', { name: 'Reload the graph list' }).click();
+    await openFromList(page, 'steer', 'optimize');
+    await page.keyboard.press('Control+Enter');
+    await page.locator('[data-testid=run-status][data-status=finished]').waitFor({ timeout: 120_000 });
+    await node('optimize').locator('[data-testid=node-title]').click();
+    const timeline = panel('optimize').getByRole('region', { name: 'Step timeline' });
+    const stepSlider = timeline.getByRole('slider', { name: 'Step' });
+    // The newest frame is the last step's x0 prediction (steps after the steered ones have no iterations).
+    expect(await stepSlider.getAttribute('aria-valuetext')).toBe('step 20 of 20');
+    expect(await timeline.getByRole('slider', { name: 'Iteration' }).count()).toBe(0);
+    expect(await timeline.locator('[data-testid=preview-image] figcaption').textContent()).toBe('x0 prediction');
+    // A steered step: the classifier's probabilities per iteration, the losses, both objects' attention, x0.
+    await stepSlider.focus();
+    await page.keyboard.press('Home');
+    await expect.poll(() => stepSlider.getAttribute('aria-valuetext')).toBe('step 1 of 20');
+    expect(await timeline.getByRole('slider', { name: 'Iteration' }).getAttribute('aria-valuetext')).toMatch(/^iteration \d+ of \d+$/);
+    expect(await timeline.locator('[data-testid=preview-bars] figcaption').textContent()).toMatch(/^p\(left\) term 1: learned: red circle left blue square$/);
+    expect(await timeline.locator('[data-testid=preview-bars] [data-testid=bar][data-highlight=true] text').first().textContent()).toBe('left');
+    expect(await timeline.locator('[data-testid=preview-heatmap] figcaption').allTextContents()).toEqual(['attention: red circle', 'attention: blue square']);
+    expect(await timeline.locator('[data-testid=preview-table] figcaption').textContent()).toBe('Losses');
+    // The loss over all evaluations is the node's own (unframed) preview, on the node and below the timeline.
+    expect(await panel('optimize').locator('[data-testid=preview-curve] figcaption').textContent()).toBe('Steering loss per evaluation');
+    expect(await node('optimize').locator('[data-testid=node-preview-box]').getAttribute('data-kind')).toBe('curve');
+    await page.locator('[data-testid=run-panel]').evaluate((el) => (el.scrollTop = 0));
+    await page.screenshot({ path: shot('previews-latent-optimize.png') });
     expect(problems).toEqual([]);
   });
 });

@@ -107,7 +107,7 @@ function CanvasDots() {
         zoom = z;
         el.style.backgroundSize = `${g}px ${g}px`;
         // Far out the dots would be a grey haze: none.
-        el.style.visibility = g < 6 ? 'hidden' : 'visible';
+        el.style.visibility = g < 8 ? 'hidden' : 'visible';
       }
       // Tile centres (the dots) land on flow multiples of the gap.
       const dx = ((((x - g / 2 + DOT_OVERHANG) % g) + g) % g);

@@ -22,6 +22,8 @@ export const SHORTCUTS: readonly (readonly [keys: string, what: string])[] = [
   ['Ctrl+A', 'Select all nodes'],
   ['Ctrl+G', 'Put a titled frame around the selected nodes (drag it by its title: they move with it)'],
   ['Shift+drag, Ctrl+click', 'Box select, add to the selection'],
+  ['Right-click a widget', 'Convert the param to an input socket (right-click the socket to convert it back)'],
+  ["Drag a preview's corner", 'Resize the preview on the node'],
   ['Ctrl+S', 'Save'],
   ['Ctrl+Shift+S', 'Save as'],
   ['Ctrl+Enter', 'Run (while a run is going: queue one with the graph as it is now)'],

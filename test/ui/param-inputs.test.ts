@@ -50,6 +50,7 @@ describe('widget to input in Chromium', () => {
     await menu.getByRole('menuitem', { name: 'Convert to input' }).waitFor();
     await page.keyboard.press('Escape');
     expect(await menu.count()).toBe(0);
+    expect(await steps.evaluate((el) => el === document.activeElement)).toBe(true);
     await steps.click({ button: 'right' });
     await menu.getByRole('menuitem', { name: 'Convert to input' }).click();
 
@@ -100,10 +101,14 @@ describe('widget to input in Chromium', () => {
     await expect.poll(() => stepsSocket().count()).toBe(0);
     expect(await edges().count()).toBe(0);
     expect(await steps.inputValue()).toBe('4');
-    // A param kind with no socket type (none here but JSON) offers no menu; the rest do.
-    await node('num').getByRole('spinbutton', { name: 'Value' }).click({ button: 'right' });
-    expect(await page.getByRole('menu', { name: 'Value options' }).getByRole('menuitem', { name: 'Convert to input' }).count()).toBe(1);
-    await page.keyboard.press('Escape');
+    // From the keyboard too: the context-menu key on a focused widget opens the same menu.
+    await node('num').getByRole('spinbutton', { name: 'Value' }).focus();
+    await page.keyboard.press('Shift+F10');
+    // Focus is on the first item: Enter converts.
+    await page.getByRole('menu', { name: 'Value options' }).getByRole('menuitem', { name: 'Convert to input' }).waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.react-flow__handle.target[data-nodeid=num][data-handleid="param:value"]').waitFor();
+    expect(await page.getByRole('menu').count()).toBe(0);
     await page.screenshot({ path: shot('param-inputs-back.png') });
     expect(studio.problems).toEqual([]);
   });

@@ -1,7 +1,7 @@
 /**
  * A small context menu at the pointer: rendered into <body> (inside the canvas a transformed
  * ancestor would move a fixed box), focus on the first item, Escape or a click elsewhere
- * closes it. Items are buttons with role menuitem.
+ * closes it and focus goes back where it was. Items are buttons with role menuitem.
  */
 import { useEffect, useRef } from 'react';
 import { createPortal } from 'react-dom';
@@ -14,12 +14,17 @@ export interface MenuItem {
 export function ContextMenu({ at, label, items, onClose }: { at: { x: number; y: number }; label: string; items: MenuItem[]; onClose(): void }) {
   const ref = useRef<HTMLDivElement>(null);
   useEffect(() => {
+    // Focus comes back where it was when the menu closes (when that is still on the page).
+    const before = document.activeElement as HTMLElement | null;
     ref.current?.querySelector('button')?.focus();
     const away = (e: PointerEvent) => {
       if (!ref.current?.contains(e.target as Node)) onClose();
     };
     window.addEventListener('pointerdown', away, true);
-    return () => window.removeEventListener('pointerdown', away, true);
+    return () => {
+      window.removeEventListener('pointerdown', away, true);
+      if (before?.isConnected) before.focus();
+    };
   }, [onClose]);
   return createPortal(
     <div

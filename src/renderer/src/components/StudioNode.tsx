@@ -121,7 +121,10 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
   const openMenu = (e: ReactMouseEvent, key: string, toInput: boolean) => {
     e.preventDefault();
     e.stopPropagation();
-    setMenu({ x: e.clientX, y: e.clientY, key, toInput });
+    // From the keyboard (the context-menu key) there is no pointer: open it under the widget.
+    const r = (e.target as Element).getBoundingClientRect();
+    const at = e.clientX === 0 && e.clientY === 0 ? { x: r.left, y: r.bottom } : { x: e.clientX, y: e.clientY };
+    setMenu({ ...at, key, toInput });
   };
   // New or removed sockets: React Flow measures handle positions again (not on mount: it does that itself).
   const updateInternals = useUpdateNodeInternals();

@@ -1,8 +1,10 @@
 /**
- * One node on the canvas: title, typed sockets (coloured by type), the param widgets its
- * schema asks for, its run state (queued, running with progress, cached, done, failed with
- * the message), validation problems, and the last image it previewed. In `memo`, reading only
- * this node's slices of the store, so other nodes changing never re-renders it.
+ * One node on the canvas: title, typed sockets (coloured by type; params converted to inputs
+ * among them), the param widgets its schema asks for (right-click one to convert it to an
+ * input), its run state (queued, running with progress, cached, done, failed with the
+ * message), validation problems, and its newest preview at a size the user can drag. In
+ * `memo`, reading only this node's slices of the store, so other nodes changing never
+ * re-renders it.
  */
 import { Handle, Position, useUpdateNodeInternals, type NodeProps } from '@xyflow/react';
 import { memo, useCallback, useEffect, useRef, useState, type MouseEvent as ReactMouseEvent } from 'react';
@@ -10,6 +12,7 @@ import { MISSING_COLOR, UNKNOWN_SOCKET_COLOR } from '../editor/colors.ts';
 import { nodeUiEntry, previewSizeOf } from '../editor/doc.ts';
 import { convertedParams, paramOfHandle, paramSocket, paramSocketType } from '../editor/param-inputs.ts';
 import type { StudioFlowNode } from '../editor/flow.ts';
+import type { Preview } from '../../../shared/events.ts';
 import type { NodeStatus, StudioState } from '../store.ts';
 import { useStudio } from '../studio-context.tsx';
 import { ContextMenu } from './ContextMenu.tsx';
@@ -88,6 +91,50 @@ function canvasPreview(s: StudioState, id: string) {
   return s.previews[id]?.findLast((p) => NODE_PREVIEW_KINDS.has(p.kind)) ?? s.frames[id]?.findLast((f) => NODE_PREVIEW_KINDS.has(f.preview.kind))?.preview;
 }
 
+/** A node's preview size: the one under the pointer while its corner is dragged, else the saved one, else its default. */
+function usePreviewSize(id: string, preview: Preview | undefined, uiEntry: unknown) {
+  const resizePreview = useStudio((s) => s.resizePreview);
+  const [liveSize, setLiveSize] = useState<Size | null>(null);
+  const onResize = useCallback(
+    (size: Size, done: boolean) => {
+      // Written to the document (one undo step) on release only.
+      setLiveSize(done ? null : size);
+      if (done) resizePreview(id, size);
+    },
+    [id, resizePreview],
+  );
+  const previewSize = preview ? (liveSize ?? previewSizeOf(uiEntry) ?? defaultPreviewSize(preview)) : undefined;
+  return { previewSize, onResize };
+}
+
+type ParamMenu = { x: number; y: number; key: string; toInput: boolean };
+
+/** The "Convert to input" / "Convert to widget" menu of a node's params, opened by right-click or the context-menu key. */
+function useParamMenu() {
+  const [menu, setMenu] = useState<ParamMenu | null>(null);
+  const closeMenu = useCallback(() => setMenu(null), []);
+  const openMenu = (e: ReactMouseEvent, key: string, toInput: boolean) => {
+    e.preventDefault();
+    e.stopPropagation();
+    // From the keyboard there is no pointer: open it under the widget.
+    const r = (e.target as Element).getBoundingClientRect();
+    const at = e.clientX === 0 && e.clientY === 0 ? { x: r.left, y: r.bottom } : { x: e.clientX, y: e.clientY };
+    setMenu({ ...at, key, toInput });
+  };
+  return { menu, openMenu, closeMenu };
+}
+
+/** React Flow measures the handles again when `key` (the node's socket list) changes; not on mount, where it measures anyway. */
+function useRemeasureWhen(id: string, key: string) {
+  const updateInternals = useUpdateNodeInternals();
+  const measured = useRef(key);
+  useEffect(() => {
+    if (measured.current === key) return;
+    measured.current = key;
+    updateInternals(id);
+  }, [key, id, updateInternals]);
+}
+
 function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
   const { node, info } = data;
   if (RENDERS) RENDERS[id] = (RENDERS[id] ?? 0) + 1;
@@ -97,17 +144,7 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
   const uiEntry = useStudio((s) => nodeUiEntry(s.doc, id));
   const sockets = useStudio((s) => s.catalogue?.sockets);
   const setParam = useStudio((s) => s.setParam);
-  const resizePreview = useStudio((s) => s.resizePreview);
-  // The size under the pointer while the preview's corner is dragged (written to the document on release).
-  const [liveSize, setLiveSize] = useState<Size | null>(null);
-  const onResize = useCallback(
-    (size: Size, done: boolean) => {
-      setLiveSize(done ? null : size);
-      if (done) resizePreview(id, size);
-    },
-    [id, resizePreview],
-  );
-  const previewSize = preview ? (liveSize ?? previewSizeOf(uiEntry) ?? defaultPreviewSize(preview)) : undefined;
+  const { previewSize, onResize } = usePreviewSize(id, preview, uiEntry);
   const title = node.title ?? info?.title ?? (node.type || node.id);
   const missing = !info;
   const status = run ? STATUS_STYLE[run.status] : undefined;
@@ -115,26 +152,9 @@ function StudioNodeView({ id, data, selected }: NodeProps<StudioFlowNode>) {
   const colorOf = (t?: string) => (missing ? MISSING_COLOR : (t && sockets?.[t]?.color) || UNKNOWN_SOCKET_COLOR);
   const converted = convertedParams(uiEntry);
   const inputs = withExtra(inputSockets(info, converted), data.extraIn);
-  const [menu, setMenu] = useState<{ x: number; y: number; key: string; toInput: boolean } | null>(null);
+  const { menu, openMenu, closeMenu } = useParamMenu();
   const convertParam = useStudio((s) => s.convertParam);
-  const closeMenu = useCallback(() => setMenu(null), []);
-  const openMenu = (e: ReactMouseEvent, key: string, toInput: boolean) => {
-    e.preventDefault();
-    e.stopPropagation();
-    // From the keyboard (the context-menu key) there is no pointer: open it under the widget.
-    const r = (e.target as Element).getBoundingClientRect();
-    const at = e.clientX === 0 && e.clientY === 0 ? { x: r.left, y: r.bottom } : { x: e.clientX, y: e.clientY };
-    setMenu({ ...at, key, toInput });
-  };
-  // New or removed sockets: React Flow measures handle positions again (not on mount: it does that itself).
-  const updateInternals = useUpdateNodeInternals();
-  const socketsKey = converted.join(',');
-  const measuredKey = useRef(socketsKey);
-  useEffect(() => {
-    if (measuredKey.current === socketsKey) return;
-    measuredKey.current = socketsKey;
-    updateInternals(id);
-  }, [socketsKey, id, updateInternals]);
+  useRemeasureWhen(id, converted.join(','));
   const outputs = withExtra(info?.outputs ?? [], data.extraOut);
   const extraParams = Object.keys(node.params).filter((k) => !info?.params[k]);
   const seedKey = info && Object.keys(info.params).find((k) => info.params[k]!.kind === 'seed');

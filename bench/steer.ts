@@ -9,10 +9,11 @@
  *   npm run bench:steer [-- --suite position --count 16 --seeds 1 --only none,learned-default --out bench/results/steer.json]
  *
  * Writes the JSON and `<out without .json>-frontier.svg` (accuracy against seconds per image).
+ * `-- --plot bench/results/steer.json` redraws the SVG from a JSON written before.
  */
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { loadGraphForCli } from '../src/cli/graph-input.ts';
 import { COMPARE_GRAPH } from '../src/cli/commands/generate.ts';
 import { cloneBranch, DENOISER_TYPES, GraphEvaluator, resolveBranches } from '../src/engine/eval/graph-run.ts';
@@ -35,6 +36,12 @@ const count = Number(arg('count', '16'));
 const seeds = Number(arg('seeds', '1'));
 const outFile = resolve(arg('out', 'bench/results/steer.json'));
 const only = arg('only', '');
+const plot = arg('plot', '');
+if (plot) {
+  const prev = JSON.parse(readFileSync(plot, 'utf8')) as { suite: string; prompts: number; seeds: number; rows: Row[] };
+  await writeFileAtomic(plot.replace(/\.json$/, '-frontier.svg'), frontierSvg(prev.rows, frontierTitle(prev.suite, prev.prompts, prev.seeds)));
+  process.exit(0);
+}
 const steps = arg('steps', '');
 
 /** A schedule: which compare-losses branch it starts from, and the Latent Optimize params it changes. */
@@ -113,8 +120,18 @@ for (const r of rows) {
   console.log(`${r.label}: accuracy ${(100 * r.accuracy).toFixed(1)}%, object recall ${(100 * r.objectRecall).toFixed(1)}%, ${r.secondsPerImage} s/image, UNet ${r.unetForwardPerImage} fwd + ${r.unetBackwardPerImage} bwd per image`);
 }
 
+interface Row {
+  method: string;
+  label: string;
+  accuracy: number;
+  secondsPerImage?: number;
+}
+function frontierTitle(suite: string, prompts: number, seeds: number): string {
+  return `Steering on ${suite} (${prompts} prompts x ${seeds} seed${seeds > 1 ? 's' : ''}): accuracy / time`;
+}
+
 /** Accuracy against seconds per image (log axis), the Pareto frontier joined. */
-function frontierSvg(points: typeof rows, title: string): string {
+function frontierSvg(points: Row[], title: string): string {
   const W = 720;
   const H = 440;
   const L = 60;
@@ -127,7 +144,7 @@ function frontierSvg(points: typeof rows, title: string): string {
   const px = (s: number) => L + ((Math.log10(Math.max(s, 0.01)) - lo) / (hi - lo)) * (W - L - R);
   const py = (a: number) => T + (1 - a) * (H - T - B);
   const sorted = [...points].sort((a, b) => (a.secondsPerImage ?? 0) - (b.secondsPerImage ?? 0));
-  const front: typeof rows = [];
+  const front: Row[] = [];
   for (const p of sorted) if (front.length === 0 || p.accuracy > front.at(-1)!.accuracy) front.push(p);
   const ticks: string[] = [];
   for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
@@ -173,5 +190,5 @@ const result = {
   records: records.map(({ detections: _d, iterationsPerStep: _i, ...r }) => r),
 };
 await writeFileAtomic(outFile, `${JSON.stringify(result, null, 2)}\n`);
-await writeFileAtomic(outFile.replace(/\.json$/, '-frontier.svg'), frontierSvg(rows, `Steering on ${suite} (${prompts.length} prompts x ${seeds} seed${seeds > 1 ? 's' : ''}): accuracy / time`));
+await writeFileAtomic(outFile.replace(/\.json$/, '-frontier.svg'), frontierSvg(rows, frontierTitle(suite, prompts.length, seeds)));
 process.stderr.write(`wrote ${outFile} in ${seconds.toFixed(0)} s\n`);

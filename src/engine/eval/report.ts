@@ -69,7 +69,7 @@ export function imageGrid(images: ImageRGB[], columns = 8): ImageRGB {
 }
 
 /** Bar colours of methods, in --method order. */
-export const METHOD_COLORS = ['#9ca3af', '#f59e0b', '#2563eb', '#10b981', '#ef4444', '#8b5cf6', '#ec4899', '#14b8a6'];
+export const METHOD_COLORS = ['#9ca3af', '#f59e0b', '#2563eb', '#10b981', '#ef4444', '#8b5cf6', '#ec4899', '#14b8a6', '#84cc16', '#0ea5e9', '#a16207', '#1f2937'];
 
 /**
  * Methods side by side: per suite, one bar per method for its accuracy (bold label), then the

@@ -7,7 +7,7 @@
  *
  * Keys the page handles itself (Ctrl+S, Ctrl+Z, F, ...) are shown but not registered
  * (`registerAccelerator: false`), so on Linux and Windows one key press is one action; on
- * macOS the menu takes the key and sends the command instead.
+ * macOS the menu takes the key and sends the command instead (bare keys are not shown there).
  */
 import type { MenuItemConstructorOptions } from 'electron';
 import type { MenuCommand } from '../shared/protocol.ts';
@@ -23,9 +23,12 @@ export interface MenuOptions {
 
 export function menuTemplate(o: MenuOptions): MenuItemConstructorOptions[] {
   const mac = o.platform === 'darwin';
+  // macOS registers every accelerator it shows: a bare key there ("F", "?") would be taken from
+  // text fields too, so those are left to the page.
+  const shown = (accelerator?: string) => accelerator && !(mac && !accelerator.includes('+'));
   const item = (label: string, cmd: MenuCommand, accelerator?: string, pageHandlesKey = false): MenuItemConstructorOptions => ({
     label,
-    ...(accelerator ? { accelerator, registerAccelerator: !pageHandlesKey } : {}),
+    ...(shown(accelerator) ? { accelerator, registerAccelerator: !pageHandlesKey } : {}),
     click: () => o.send(cmd),
   });
   const recent: MenuItemConstructorOptions[] =

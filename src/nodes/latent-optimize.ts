@@ -67,7 +67,7 @@ export default defineNode({
         ctx.preview({ kind: 'bars', labels: classes, values: probs, highlight: classes.indexOf(t.relation), max: 1, label: `p(${t.relation}) term ${k + 1}: ${plan.names[k]}` }, frame);
       });
       ctx.preview({ kind: 'table', label: 'Losses', columns: ['term', 'loss'], rows: plan.names.map((n, k) => [n, +e.losses[k]!.toPrecision(4)]) }, frame);
-      if (!e.moved && e.maps) {
+      if (e.last && e.maps) {
         // the state the step ends with: each object's mean map
         const S = Math.round(Math.sqrt(e.maps[0]!.length));
         for (let r = 0; r < objectRows; r++) ctx.preview({ kind: 'heatmap', width: S, height: S, values: Array.from(e.maps[r]!, (v) => +v.toPrecision(4)), label: `attention: ${conditioning.objects[r]!.object}` }, { step: e.step, steps: p.steps });

@@ -55,6 +55,27 @@ describe('Latent Optimize', () => {
     expect((await generate(learned)).holds).toBe(true);
   }, 240_000);
 
+  it('Min iterations: a satisfied step still moves that many times, without re-reading after the last move', async () => {
+    const classifier = await loadClassifier('resources/classifiers/shape-world-relations', sessions);
+    const plan = relationPlan(c, { method: 'learned', classifier, combine: 'alternate' });
+    const moves: number[] = [];
+    const run = async (minIter: number) => {
+      moves.length = 0;
+      const s = await Steerer.create(pipe, sessions, plan, { ...AUTHORS_SCHEDULE, steps: [0, 1], step: 'normalized', alpha: 0.05, stopProb: 0, minIter }, { cond: c.cond, totalSteps: 50, cacheDir, onIteration: (e) => moves.push(e.moved ? 1 : 0) });
+      return { s, out: await generate(s) };
+    };
+    const none = await run(0); // stop probability 0: every reading is satisfied, nothing moves
+    expect(none.s.stats.iterations).toEqual({ 0: 1, 1: 1 });
+    expect(moves).toEqual([0, 0]);
+    const one = await run(1);
+    expect(one.s.stats.iterations).toEqual({ 0: 1, 1: 1 });
+    expect(moves).toEqual([1, 1]);
+    expect(one.out.latent).not.toEqual(none.out.latent);
+    const two = await run(2);
+    expect(two.s.stats.iterations).toEqual({ 0: 2, 1: 2 });
+    expect(moves).toEqual([1, 1, 1, 1]);
+  }, 120_000);
+
   it('a non-finite loss ends that step with a warning and never reaches the latent', async () => {
     const s = await steer({ ...centroid(), weights: () => [Number.NaN] }, { maxIter: 2, steps: [0, 1] });
     const { latent } = await generate(s);

@@ -70,8 +70,10 @@ export interface IterationEvent {
   /** Per term: class probabilities (learned terms; null for the others). */
   probs: (number[] | null)[];
   gradNorm: number;
-  /** Whether the latent was moved after this evaluation (false: stopped here). */
+  /** Whether the latent was moved after this evaluation. */
   moved: boolean;
+  /** Whether this is the step's last evaluation (after it, at most the one move of `moved`). */
+  last: boolean;
   /** Per token row: its mean attention map [S * S] at this evaluation (only when `wantMaps`). */
   maps?: Float32Array[];
 }
@@ -197,6 +199,7 @@ export class Steerer {
     const auxiliary = hasRelation && terms.some((tm) => !isRelationTerm(tm));
     let x = latent;
     let done = 0;
+    let moves = 0;
     for (let it = 0; it <= s.maxIter; it++) {
       this.o.signal?.throwIfAborted();
       await new Promise((r) => setImmediate(r));
@@ -219,13 +222,17 @@ export class Steerer {
       const satisfied =
         loss <= threshold ||
         (s.stopProb < 1 && terms.some((tm) => tm.kind === 'learned') && terms.every((tm, k) => tm.kind !== 'learned' || probs[k]![tm.classifier.info.classes.indexOf(tm.relation)]! >= s.stopProb));
-      // At least minIter moves per steered step; with presence/binding beside the relations at least
-      // one, so an auxiliary loss acts even where the relation already holds.
-      const stop = !finite || it === s.maxIter || (satisfied && it >= Math.max(s.minIter ?? 0, auxiliary ? 1 : 0));
+      // At least `need` moves per steered step (minIter; with presence/binding beside the relations
+      // at least one, so an auxiliary loss acts even where the relation already holds). A move made
+      // after a satisfied reading that reaches `need` ends the step without another evaluation: the
+      // next step's first evaluation reads the result.
+      const need = Math.max(s.minIter ?? 0, auxiliary ? 1 : 0);
+      const move = finite && it < s.maxIter && !(satisfied && moves >= need);
+      const last = !move || (satisfied && moves + 1 >= need);
       if (this.o.onIteration) {
         const maps = out.maps?.data as Float32Array | undefined;
         const S2 = maps ? maps.length / this.plan.rows.length : 0;
-        this.o.onIteration({ step, iteration: it, slot, loss, losses, probs, gradNorm: Math.sqrt(n2), moved: !stop, ...(this.o.wantMaps && maps ? { maps: this.plan.rows.map((_, r) => maps.slice(r * S2, (r + 1) * S2)) } : {}) });
+        this.o.onIteration({ step, iteration: it, slot, loss, losses, probs, gradNorm: Math.sqrt(n2), moved: move, last, ...(this.o.wantMaps && maps ? { maps: this.plan.rows.map((_, r) => maps.slice(r * S2, (r + 1) * S2)) } : {}) });
       }
       if (!finite) {
         const m = `step ${step}: the steering loss or its gradient is not finite (loss ${loss}); optimisation of this step stopped`;
@@ -233,12 +240,14 @@ export class Steerer {
         this.o.onWarning?.(m);
         break;
       }
-      if (stop) break;
+      if (!move) break;
       const rms = Math.sqrt(n2 / g.length);
       const a = (s.step === 'normalized' ? s.alpha / Math.max(rms, 1e-12) : s.alpha) * scale;
       const next = new Float32Array(x.length);
       for (let i = 0; i < x.length; i++) next[i] = x[i]! - a * g[i]!;
       x = next;
+      moves++;
+      if (last) break;
     }
     this.stats.iterations[step] = done;
     return x;

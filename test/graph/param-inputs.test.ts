@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Executor } from '../../src/engine/graph/executor.ts';
 import { NodeRegistry } from '../../src/engine/graph/registry.ts';
 import { validateGraph } from '../../src/engine/graph/validate.ts';
+import { defineNode } from '../../src/nodes/api.ts';
 import { BUILTIN_NODES } from '../../src/nodes/registry.ts';
 import type { LatentValue } from '../../src/nodes/values.ts';
 import { graph } from './helpers.ts';
@@ -39,6 +40,16 @@ describe('params fed by edges (widget-to-input)', () => {
     const again = await ex.run(valid(g(43)));
     expect(again.cached).not.toContain('noise'); // a new seed upstream reruns the node
     expect((again.outputs.get('noise')!.latent as LatentValue).seed).toBe(43);
+    // the value stored under a fed param is hidden: editing it does not rerun the node
+    const hidden = g(43);
+    hidden.nodes.find((n) => n.id === 'noise')!.params.seed = 999;
+    const third = await ex.run(valid(hidden));
+    expect(third.cached).toContain('noise');
+  });
+
+  it('a node type may not declare an input named like a fed param', () => {
+    const bad = defineNode({ type: 'test.bad', version: 1, title: 'Bad', category: 'Test', description: '', inputs: [{ id: 'param:x', label: 'X', type: 'INT' }], outputs: [], params: {}, execute: () => ({}) });
+    expect(() => new NodeRegistry([bad])).toThrow(/input id "param:x" starts with "param:"/);
   });
 
   it('validation: unknown params, params that cannot be inputs and wrong types are refused with their edge', () => {

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import type { AnyNodeDefinition, NodeContext } from '../../nodes/api.ts';
 import { SOCKET_SUMMARIES } from '../../nodes/values.ts';
 import type { EngineEvent, ErrorInfo, OutputSummary } from '../../shared/events.ts';
-import type { GraphFile, GraphNode } from '../../shared/graph.ts';
+import type { GraphFile } from '../../shared/graph.ts';
 import { PARAM_INPUT_PREFIX } from '../../shared/sockets.ts';
 import { OutputCache } from './cache.ts';
 import { ancestors, topologicalOrder } from './order.ts';
@@ -131,17 +131,6 @@ export class Executor {
         return this.finish(result, 'failed', elapsed(), emit, nodeId, error);
       }
       const links = (incoming.get(nodeId) ?? []).sort((a, b) => (a.input < b.input ? -1 : 1));
-      const signature = nodeSignature(node, def, links.map((l) => [l.input, `${signatures.get(l.from)}:${l.output}`]), runId);
-      signatures.set(nodeId, signature);
-
-      const hit = this.cache.get(signature);
-      if (hit) {
-        result.outputs.set(nodeId, hit);
-        result.cached.push(nodeId);
-        emit({ type: 'node.cached', runId, nodeId });
-        continue;
-      }
-
       const inputs: Record<string, unknown> = {};
       let params = node.params;
       for (const l of links) {
@@ -162,6 +151,20 @@ export class Executor {
         }
         params = { ...params, [key]: checked!.data };
       }
+      // a param fed by an edge is keyed by its source, not by the (hidden) value stored in the file
+      const fed = new Set(links.filter((l) => l.input.startsWith(PARAM_INPUT_PREFIX)).map((l) => l.input.slice(PARAM_INPUT_PREFIX.length)));
+      const hashed = fed.size === 0 ? node.params : Object.fromEntries(Object.entries(node.params).filter(([k]) => !fed.has(k)));
+      const signature = nodeSignature(node.id, hashed, params, def, links.map((l) => [l.input, `${signatures.get(l.from)}:${l.output}`]), runId);
+      signatures.set(nodeId, signature);
+
+      const hit = this.cache.get(signature);
+      if (hit) {
+        result.outputs.set(nodeId, hit);
+        result.cached.push(nodeId);
+        emit({ type: 'node.cached', runId, nodeId });
+        continue;
+      }
+
       emit({ type: 'node.started', runId, nodeId, nodeType: node.type });
       const t0 = performance.now();
       const ctx = makeContext({ runId, nodeId, def, signal, emit, baseDir, outputDir, cacheRoot, graph });
@@ -207,12 +210,13 @@ export class Executor {
   }
 }
 
-function nodeSignature(node: GraphNode, def: AnyNodeDefinition, inputs: [string, string][], runId: string): string {
+/** The cache key: type, `hashed` params (those not fed by edges), sources of every input; whether it is deterministic follows the effective params. */
+function nodeSignature(nodeId: string, hashed: Record<string, unknown>, params: Record<string, unknown>, def: AnyNodeDefinition, inputs: [string, string][], runId: string): string {
   const h = createHash('sha256');
   h.update(`${def.type}@${def.version}\n`);
-  h.update(stableJson(node.params));
+  h.update(stableJson(hashed));
   for (const [input, source] of inputs) h.update(`\n${input}<-${source}`);
-  if (!isDeterministic(def, node.params)) h.update(`\nrun:${runId}:${node.id}`);
+  if (!isDeterministic(def, params)) h.update(`\nrun:${runId}:${nodeId}`);
   return h.digest('hex').slice(0, 32);
 }
 

@@ -4,7 +4,7 @@
  */
 import type { AnyNodeDefinition } from '../../nodes/api.ts';
 import type { Catalogue, NodeTypeInfo, ParamUi } from '../../shared/catalogue.ts';
-import { SOCKET_TYPES } from '../../shared/sockets.ts';
+import { PARAM_INPUT_PREFIX, SOCKET_TYPES } from '../../shared/sockets.ts';
 
 export class NodeRegistry {
   private readonly byType = new Map<string, AnyNodeDefinition>();
@@ -61,6 +61,7 @@ function checkDefinition(def: AnyNodeDefinition): void {
     const seen = new Set<string>();
     for (const s of sockets) {
       if (seen.has(s.id)) throw new Error(`${where}: ${kind} id "${s.id}" is declared twice`);
+      if (s.id.startsWith(PARAM_INPUT_PREFIX)) throw new Error(`${where}: ${kind} id "${s.id}" starts with "${PARAM_INPUT_PREFIX}", which names params fed by edges`);
       if (!(s.type in SOCKET_TYPES)) throw new Error(`${where}: ${kind} "${s.id}" has unknown socket type "${s.type}"`);
       seen.add(s.id);
     }

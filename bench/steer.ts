@@ -51,8 +51,8 @@ interface Schedule {
   from?: 'centroid' | 'learned';
   optimize?: Record<string, unknown>;
 }
-const AUTHORS = { last_step: 24, max_iter: 15, alpha: 5, step_mode: 'raw', stop_prob: 1, thresholds: '0.00001,0.00003,0.00005,0.00007' };
-const norm = (alpha: number, stop: number, last = 24) => ({ ...AUTHORS, step_mode: 'normalized', alpha, stop_prob: stop, last_step: last });
+const AUTHORS = { last_step: 24, max_iter: 15, alpha: 5, step_mode: 'raw', stop_prob: 1, min_iter: 0, thresholds: '0.00001,0.00003,0.00005,0.00007' };
+const norm = (alpha: number, stop: number, last = 24, minIter = 0) => ({ ...AUTHORS, step_mode: 'normalized', alpha, stop_prob: stop, last_step: last, min_iter: minIter });
 const SCHEDULES: Schedule[] = [
   { name: 'none', label: 'none (plain sampling)' },
   { name: 'centroid-authors', label: 'centroid, authors (raw a=5, 16 it, steps 0-24)', from: 'centroid', optimize: AUTHORS },
@@ -64,6 +64,11 @@ const SCHEDULES: Schedule[] = [
   { name: 'learned-n005-p08-s14', label: 'learned, normalized a=0.05, p>=0.8, steps 0-14', from: 'learned', optimize: norm(0.05, 0.8, 14) },
   { name: 'learned-n005-p08-s9', label: 'learned, normalized a=0.05, p>=0.8, steps 0-9', from: 'learned', optimize: norm(0.05, 0.8, 9) },
   { name: 'learned-n01-p09-s14', label: 'learned, normalized a=0.1, p>=0.9, steps 0-14', from: 'learned', optimize: norm(0.1, 0.9, 14) },
+  // at least one move per steered step (Min iterations 1): the shipped graphs' learned branch
+  { name: 'learned-n005-p08-m1', label: 'learned, normalized a=0.05, p>=0.8, min 1 move', from: 'learned', optimize: norm(0.05, 0.8, 24, 1) },
+  { name: 'learned-n005-p08-m1-s14', label: 'learned, normalized a=0.05, p>=0.8, min 1 move, steps 0-14', from: 'learned', optimize: norm(0.05, 0.8, 14, 1) },
+  { name: 'learned-n005-p08-m1-s9', label: 'learned, normalized a=0.05, p>=0.8, min 1 move, steps 0-9', from: 'learned', optimize: norm(0.05, 0.8, 9, 1) },
+  { name: 'learned-n005-p08-m1-s4', label: 'learned, normalized a=0.05, p>=0.8, min 1 move, steps 0-4', from: 'learned', optimize: norm(0.05, 0.8, 4, 1) },
 ];
 const chosen = only ? SCHEDULES.filter((s) => only.split(',').includes(s.name)) : SCHEDULES;
 if (chosen.length === 0) throw new Error(`--only: none of ${only}; schedules are ${SCHEDULES.map((s) => s.name).join(', ')}`);

@@ -29,7 +29,7 @@ describe('steer generate --steer', () => {
     expect(learned.err).toMatch(/check_learned .*1\/1 relations hold/);
     const text = readPngText(readFileSync(join(dir, 'learned.png')));
     const s = JSON.parse(text.steer_sampling!);
-    expect(s).toMatchObject({ method: 'learned', terms: ['learned: red circle left blue square'], classifiers: ['shape-world-relations'], step_mode: 'normalized', alpha: 0.05, stop_prob: 0.8, last_step: 24, scheduler: 'ddim' });
+    expect(s).toMatchObject({ method: 'learned', terms: ['learned: red circle left blue square'], classifiers: ['shape-world-relations'], step_mode: 'normalized', alpha: 0.05, stop_prob: 0.8, last_step: 14, scheduler: 'ddim' });
     expect(s.evaluations).toBeGreaterThan(0);
     expect(text.steer_prompt).toBe(PROMPT);
     expect(JSON.parse(text.steer_graph!).meta.name).toBe('Compare Losses');

@@ -32,6 +32,14 @@ const diamond = (a = 2, by = 10) =>
 beforeEach(() => counts.clear());
 
 describe('Executor', () => {
+  it('leaves no abort listener on a signal shared by many runs', async () => {
+    const { getEventListeners } = await import('node:events');
+    const ex = new Executor(registry);
+    const ac = new AbortController();
+    for (let i = 0; i < 3; i++) expect((await ex.run(diamond(), { signal: ac.signal })).status).toBe('finished');
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+  });
+
   it('runs nodes in dependency order and computes the right values', async () => {
     const ex = new Executor(registry);
     const events: EngineEvent[] = [];

@@ -104,88 +104,92 @@ export class Executor {
     emit({ type: 'run.started', runId, nodes: order, time: Date.now() });
 
     const signal = opts.signal ?? new AbortController().signal;
+    let fail = (): void => {};
     const cancelled = new Promise<never>((_, reject) => {
-      const fail = () => reject(new CancelledError());
+      fail = () => reject(new CancelledError());
       if (signal.aborted) fail();
       else signal.addEventListener('abort', fail, { once: true });
     });
     cancelled.catch(() => {}); // observed below via race; never unhandled
-
-    const byId = new Map(graph.nodes.map((n) => [n.id, n]));
-    const incoming = new Map<string, { input: string; from: string; output: string }[]>();
-    for (const e of graph.edges) {
-      (incoming.get(e.to.node) ?? incoming.set(e.to.node, []).get(e.to.node)!).push({ input: e.to.input, from: e.from.node, output: e.from.output });
-    }
-    const signatures = new Map<string, string>();
-    const baseDir = resolve(opts.baseDir ?? process.cwd());
-    const outputDir = resolve(opts.outputDir ?? join(baseDir, 'out'));
-    const cacheRoot = resolve(opts.cacheRoot ?? join(homedir(), '.cache', 'steer-studio'));
-
-    for (const nodeId of order) {
-      if (signal.aborted) return this.finish(result, 'cancelled', elapsed(), emit);
-      const node = byId.get(nodeId)!;
-      const def = this.registry.get(node.type);
-      if (!def) {
-        const error = errorInfo(new Error(`unknown node type "${node.type}"`));
-        emit({ type: 'node.failed', runId, nodeId, error });
-        return this.finish(result, 'failed', elapsed(), emit, nodeId, error);
+    try {
+      const byId = new Map(graph.nodes.map((n) => [n.id, n]));
+      const incoming = new Map<string, { input: string; from: string; output: string }[]>();
+      for (const e of graph.edges) {
+        (incoming.get(e.to.node) ?? incoming.set(e.to.node, []).get(e.to.node)!).push({ input: e.to.input, from: e.from.node, output: e.from.output });
       }
-      const links = (incoming.get(nodeId) ?? []).sort((a, b) => (a.input < b.input ? -1 : 1));
-      const inputs: Record<string, unknown> = {};
-      let params = node.params;
-      for (const l of links) {
-        const value = result.outputs.get(l.from)![l.output];
-        if (!l.input.startsWith(PARAM_INPUT_PREFIX)) {
-          inputs[l.input] = value;
-          continue;
-        }
-        // widget-to-input: the param takes the upstream value, checked by the param's own schema
-        const key = l.input.slice(PARAM_INPUT_PREFIX.length);
-        const spec = def.params[key];
-        const checked = spec?.schema.safeParse(value);
-        if (!spec || !checked!.success) {
-          const why = spec ? checked!.error!.issues.map((i) => i.message).join('; ') : 'no such param';
-          const error = errorInfo(new Error(`node "${nodeId}" (${def.title}): param "${key}" got ${JSON.stringify(value)} from "${l.from}".${l.output}: ${why}`));
+      const signatures = new Map<string, string>();
+      const baseDir = resolve(opts.baseDir ?? process.cwd());
+      const outputDir = resolve(opts.outputDir ?? join(baseDir, 'out'));
+      const cacheRoot = resolve(opts.cacheRoot ?? join(homedir(), '.cache', 'steer-studio'));
+
+      for (const nodeId of order) {
+        if (signal.aborted) return this.finish(result, 'cancelled', elapsed(), emit);
+        const node = byId.get(nodeId)!;
+        const def = this.registry.get(node.type);
+        if (!def) {
+          const error = errorInfo(new Error(`unknown node type "${node.type}"`));
           emit({ type: 'node.failed', runId, nodeId, error });
           return this.finish(result, 'failed', elapsed(), emit, nodeId, error);
         }
-        params = { ...params, [key]: checked!.data };
-      }
-      // a param fed by an edge is keyed by its source, not by the (hidden) value stored in the file
-      const fed = new Set(links.filter((l) => l.input.startsWith(PARAM_INPUT_PREFIX)).map((l) => l.input.slice(PARAM_INPUT_PREFIX.length)));
-      const hashed = fed.size === 0 ? node.params : Object.fromEntries(Object.entries(node.params).filter(([k]) => !fed.has(k)));
-      const signature = nodeSignature(node.id, hashed, params, def, links.map((l) => [l.input, `${signatures.get(l.from)}:${l.output}`]), runId);
-      signatures.set(nodeId, signature);
+        const links = (incoming.get(nodeId) ?? []).sort((a, b) => (a.input < b.input ? -1 : 1));
+        const inputs: Record<string, unknown> = {};
+        let params = node.params;
+        for (const l of links) {
+          const value = result.outputs.get(l.from)![l.output];
+          if (!l.input.startsWith(PARAM_INPUT_PREFIX)) {
+            inputs[l.input] = value;
+            continue;
+          }
+          // widget-to-input: the param takes the upstream value, checked by the param's own schema
+          const key = l.input.slice(PARAM_INPUT_PREFIX.length);
+          const spec = def.params[key];
+          const checked = spec?.schema.safeParse(value);
+          if (!spec || !checked!.success) {
+            const why = spec ? checked!.error!.issues.map((i) => i.message).join('; ') : 'no such param';
+            const error = errorInfo(new Error(`node "${nodeId}" (${def.title}): param "${key}" got ${JSON.stringify(value)} from "${l.from}".${l.output}: ${why}`));
+            emit({ type: 'node.failed', runId, nodeId, error });
+            return this.finish(result, 'failed', elapsed(), emit, nodeId, error);
+          }
+          params = { ...params, [key]: checked!.data };
+        }
+        // a param fed by an edge is keyed by its source, not by the (hidden) value stored in the file
+        const fed = new Set(links.filter((l) => l.input.startsWith(PARAM_INPUT_PREFIX)).map((l) => l.input.slice(PARAM_INPUT_PREFIX.length)));
+        const hashed = fed.size === 0 ? node.params : Object.fromEntries(Object.entries(node.params).filter(([k]) => !fed.has(k)));
+        const signature = nodeSignature(node.id, hashed, params, def, links.map((l) => [l.input, `${signatures.get(l.from)}:${l.output}`]), runId);
+        signatures.set(nodeId, signature);
 
-      const hit = this.cache.get(signature);
-      if (hit) {
-        result.outputs.set(nodeId, hit);
-        result.cached.push(nodeId);
-        emit({ type: 'node.cached', runId, nodeId });
-        continue;
-      }
+        const hit = this.cache.get(signature);
+        if (hit) {
+          result.outputs.set(nodeId, hit);
+          result.cached.push(nodeId);
+          emit({ type: 'node.cached', runId, nodeId });
+          continue;
+        }
 
-      emit({ type: 'node.started', runId, nodeId, nodeType: node.type });
-      const t0 = performance.now();
-      const ctx = makeContext({ runId, nodeId, def, signal, emit, baseDir, outputDir, cacheRoot, graph });
-      try {
-        const running = Promise.resolve().then(() => def.execute(ctx, inputs, params));
-        running.catch(() => {}); // if cancelled first, a late rejection is expected and ignored
-        const outputs = await Promise.race([running, cancelled]);
-        checkOutputs(def, nodeId, outputs);
-        if (signal.aborted) return this.finish(result, 'cancelled', elapsed(), emit);
-        this.cache.set(signature, outputs);
-        result.outputs.set(nodeId, outputs);
-        result.executed.push(nodeId);
-        emit({ type: 'node.finished', runId, nodeId, durationMs: Math.round((performance.now() - t0) * 10) / 10, outputs: summarize(def, outputs) });
-      } catch (err) {
-        if (err instanceof CancelledError || signal.aborted) return this.finish(result, 'cancelled', elapsed(), emit);
-        const error = errorInfo(err);
-        emit({ type: 'node.failed', runId, nodeId, error });
-        return this.finish(result, 'failed', elapsed(), emit, nodeId, error);
+        emit({ type: 'node.started', runId, nodeId, nodeType: node.type });
+        const t0 = performance.now();
+        const ctx = makeContext({ runId, nodeId, def, signal, emit, baseDir, outputDir, cacheRoot, graph });
+        try {
+          const running = Promise.resolve().then(() => def.execute(ctx, inputs, params));
+          running.catch(() => {}); // if cancelled first, a late rejection is expected and ignored
+          const outputs = await Promise.race([running, cancelled]);
+          checkOutputs(def, nodeId, outputs);
+          if (signal.aborted) return this.finish(result, 'cancelled', elapsed(), emit);
+          this.cache.set(signature, outputs);
+          result.outputs.set(nodeId, outputs);
+          result.executed.push(nodeId);
+          emit({ type: 'node.finished', runId, nodeId, durationMs: Math.round((performance.now() - t0) * 10) / 10, outputs: summarize(def, outputs) });
+        } catch (err) {
+          if (err instanceof CancelledError || signal.aborted) return this.finish(result, 'cancelled', elapsed(), emit);
+          const error = errorInfo(err);
+          emit({ type: 'node.failed', runId, nodeId, error });
+          return this.finish(result, 'failed', elapsed(), emit, nodeId, error);
+        }
       }
+      return this.finish(result, 'finished', elapsed(), emit);
+    } finally {
+      signal.removeEventListener('abort', fail); // one listener per run: a long-lived signal must not collect them
     }
-    return this.finish(result, 'finished', elapsed(), emit);
   }
 
   private finish(

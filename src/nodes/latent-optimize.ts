@@ -1,6 +1,6 @@
 import { decodeLatent } from '../engine/pipeline/decode.ts';
 import { sampleLatent } from '../engine/pipeline/sample.ts';
-import { LossResolveError, planLosses, type LossSpec } from '../engine/steer/losses.ts';
+import { planLosses, type LossSpec } from '../engine/steer/losses.ts';
 import { AUTHORS_SCHEDULE, Steerer, type IterationEvent } from '../engine/steer/optimize.ts';
 import type { PreviewFrame } from '../shared/events.ts';
 import { defineNode } from './api.ts';
@@ -45,12 +45,7 @@ export default defineNode({
     const thresholds = p.thresholds.split(',').map((x) => Number(x.trim()));
     if (thresholds.length === 0 || thresholds.some((x) => !Number.isFinite(x) || x < 0)) throw new Error(`loss thresholds must be comma-separated numbers >= 0, got '${p.thresholds}'`);
     const losses = [loss, loss2, loss3].filter((l): l is LossSpec => l !== undefined);
-    let plan;
-    try {
-      plan = planLosses(losses, prompt, conditioning.objects, conditioning.tokens, p.combine, (k) => `loss ${k + 1}`);
-    } catch (err) {
-      throw err instanceof LossResolveError ? new Error(err.message) : err;
-    }
+    const plan = planLosses(losses, prompt, conditioning.objects, conditioning.tokens, p.combine, (k) => `loss ${k + 1}`);
     ctx.log.info(`steering ${plan.terms.length} term(s): ${plan.names.join('; ')}${plan.slots > 1 ? ` (alternating over ${plan.slots})` : ''}`);
     const objectRows = conditioning.objects.length;
     const curve: { x: number[]; y: number[] } = { x: [], y: [] };

@@ -57,7 +57,7 @@ describe('loss plans', () => {
     // rows: 3 objects, then one modifier row per object ("red", "blue", "green"), then the text row
     expect(p.rows.map((r) => r.label)).toEqual(['circle', 'square', 'cross', 'red circle (modifiers)', 'blue square (modifiers)', 'green cross (modifiers)', 'text']);
     const enc = tok.encode(multi);
-    expect(p.rows[3]!.tokens.map((i) => enc.tokens[i])).toEqual([enc.tokens[p.rows[3]!.tokens[0]!]]);
+    expect(p.rows[3]!.tokens).toHaveLength(1);
     expect(enc.tokens[p.rows[3]!.tokens[0]!]).toMatch(/red/);
     const w0 = p.weights(0);
     const w1 = p.weights(1);

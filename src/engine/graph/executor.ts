@@ -134,6 +134,7 @@ export class Executor {
         const links = (incoming.get(nodeId) ?? []).sort((a, b) => (a.input < b.input ? -1 : 1));
         const inputs: Record<string, unknown> = {};
         let params = node.params;
+        const fed = new Set<string>(); // params fed by edges
         for (const l of links) {
           const value = result.outputs.get(l.from)![l.output];
           if (!l.input.startsWith(PARAM_INPUT_PREFIX)) {
@@ -151,9 +152,9 @@ export class Executor {
             return this.finish(result, 'failed', elapsed(), emit, nodeId, error);
           }
           params = { ...params, [key]: checked!.data };
+          fed.add(key);
         }
         // a param fed by an edge is keyed by its source, not by the (hidden) value stored in the file
-        const fed = new Set(links.filter((l) => l.input.startsWith(PARAM_INPUT_PREFIX)).map((l) => l.input.slice(PARAM_INPUT_PREFIX.length)));
         const hashed = fed.size === 0 ? node.params : Object.fromEntries(Object.entries(node.params).filter(([k]) => !fed.has(k)));
         const signature = nodeSignature(node.id, hashed, params, def, links.map((l) => [l.input, `${signatures.get(l.from)}:${l.output}`]), runId);
         signatures.set(nodeId, signature);

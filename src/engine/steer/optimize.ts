@@ -119,7 +119,12 @@ export class Steerer {
     private readonly schedule: OptimizeSchedule,
     private readonly tokens: number,
     private readonly o: SteerOptions,
-  ) {}
+  ) {
+    this.rowMatrix = { data: tokenRows(plan.rows, tokens), dims: [plan.rows.length, tokens] };
+  }
+
+  /** The token-row matrix: the same for every evaluation of this prompt. */
+  private readonly rowMatrix: HostTensor;
 
   /** Compiles (or loads from `cacheDir`) the steering model for the plan's terms and returns a steerer. */
   static async create(pipe: Pipeline, sessions: SessionManager, plan: LossPlan, schedule: OptimizeSchedule, o: SteerOptions): Promise<Steerer> {
@@ -152,12 +157,11 @@ export class Steerer {
 
   private feeds(latentIn: Float32Array, t: number, step: number, weights: number[]): Record<string, HostTensor> {
     const [c, h, w] = this.pipe.latentShape;
-    const rows = this.plan.rows;
     const f: Record<string, HostTensor> = {
       sample: { data: latentIn, dims: [1, c, h, w] },
       timestep: this.pipe.io.timestepType === 'int64' ? { data: BigInt64Array.of(BigInt(Math.round(t))), dims: [1] } : { data: Float32Array.of(t), dims: [1] },
       encoder_hidden_states: { data: this.o.cond.data, dims: this.o.cond.dims },
-      tokens: { data: tokenRows(rows, this.tokens), dims: [rows.length, this.tokens] },
+      tokens: this.rowMatrix,
     };
     const ints = (...v: number[]) => ({ data: BigInt64Array.from(v.map(BigInt)), dims: [v.length] });
     this.plan.terms.forEach((term, k) => {

@@ -132,7 +132,7 @@ export async function buildSteeringForward(unet: ModelProto, info: { file: strin
     offset += L.heads.length;
   }
   const distribution = (rows: string) => {
-    // rows [n, C, S, S] -> [n, S*S], each the channel mean rescaled to sum 1
+    // rows [n, C, S, S] -> [n, S*S], each the channel mean rescaled to sum 1 (opset 17: ReduceMean's axes is an attribute)
     const flat = ops.op('Reshape', [ops.op('ReduceMean', [rows], { axes: [1], keepdims: 0 }), ops.constI([-1, S * S])]);
     return ops.op('Div', [flat, ops.op('ReduceSum', [flat, ops.constI([1])], { keepdims: 1 })]);
   };
@@ -169,9 +169,7 @@ export async function buildSteeringForward(unet: ModelProto, info: { file: strin
       lossK = ops.op('Neg', [ops.op('ReduceSum', [ops.op('Mul', [lsm, target])], { keepdims: 0 })]);
     } else {
       const dir = ops.input(`dir_${k}`, 'float32', [2]);
-      const mean = ops.op('ReduceMean', [two], { axes: [1], keepdims: 0 }); // [2, S, S] (opset 17: axes is an attribute)
-      const flat = ops.op('Reshape', [mean, ops.constI([2, S * S])]);
-      const p = ops.op('Div', [flat, ops.op('ReduceSum', [flat, ops.constI([1])], { keepdims: 1 })]);
+      const p = distribution(two); // [2, S*S]
       const xs = new Array<number>(S * S);
       const ys = new Array<number>(S * S);
       for (let i = 0; i < S * S; i++) {

@@ -235,27 +235,15 @@ export class GraphEvaluator {
   async image(branch: EvalBranch, prompt: string, seed: number): Promise<{ image: ImageRGB; cost: ImageCost }> {
     const graph = this.graphFor(branch, prompt, seed);
     const events: EngineEvent[] = [];
-    // One signal per run, following the evaluation's: the executor leaves a listener on the signal
-    // it is given, and an evaluation is thousands of runs.
-    const parent = this.o.signal;
-    const run = new AbortController();
-    const forward = () => run.abort(parent?.reason);
-    parent?.addEventListener('abort', forward, { once: true });
-    if (parent?.aborted) forward();
     const t0 = performance.now();
-    let result;
-    try {
-      result = await this.executor.run(graph, {
-        targets: [branch.imageNode],
-        baseDir: this.o.baseDir,
-        outputDir: this.o.outputDir,
-        ...(this.o.cacheRoot ? { cacheRoot: this.o.cacheRoot } : {}),
-        signal: run.signal,
-        onEvent: (e) => events.push(e),
-      });
-    } finally {
-      parent?.removeEventListener('abort', forward);
-    }
+    const result = await this.executor.run(graph, {
+      targets: [branch.imageNode],
+      baseDir: this.o.baseDir,
+      outputDir: this.o.outputDir,
+      ...(this.o.cacheRoot ? { cacheRoot: this.o.cacheRoot } : {}),
+      ...(this.o.signal ? { signal: this.o.signal } : {}),
+      onEvent: (e) => events.push(e),
+    });
     const wall = performance.now() - t0;
     if (result.status === 'cancelled') {
       const reason: unknown = this.o.signal?.reason;

@@ -403,7 +403,7 @@ describe('the editor in Chromium', () => {
     await second.mouse.move(700, 400);
     await second.keyboard.press('Control+v');
     await expect.poll(() => second.locator('.react-flow__node').count()).toBe(2);
-    expect(await second.locator('.react-flow__edge').count()).toBe(1);
+    await expect.poll(() => second.locator('.react-flow__edge').count()).toBe(1);
     expect(secondProblems).toEqual([]);
     await second.close();
   });

@@ -5,7 +5,7 @@ import { RELATION_CLASSES, type LoadedDataset, type SampleMeta } from '../../src
 // One sample, C = 1 map of 2x2 per object: subject [1 2; 3 4], object [5 6; 7 8].
 function dataset(label: SampleMeta['label']): LoadedDataset {
   const meta = { image: 0, split: 'train', source: 'rendered', kind: 'pos', prompt: '', stated: label, label, step: 5, bucket: 0, psnr: 30, subject: 'red circle', object: 'blue square' } as SampleMeta;
-  return { manifest: { sampleShape: [2, 1, 2, 2], classes: RELATION_CLASSES } as unknown as LoadedDataset['manifest'], maps: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), meta: [meta], sampleSize: 8 };
+  return { manifest: { sampleShape: [2, 1, 2, 2], classes: RELATION_CLASSES, recipe: { record: [5] } } as unknown as LoadedDataset['manifest'], maps: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]), meta: [meta], sampleSize: 8 };
 }
 const run = (label: SampleMeta['label'], swap: boolean, mirror: boolean) => {
   const b = makeBatch(dataset(label), [0], RELATION_CLASSES, () => ({ swap, mirror }));

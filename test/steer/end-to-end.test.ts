@@ -124,6 +124,34 @@ describe('relation classifier', () => {
     expect(noAlign.stderr).toMatch(/cannot align "zebra"/);
   }, 120_000);
 
+  it('buckets: a classifier trained for a subset of the recorded steps; every recorded step trains its bucket, metrics read the bucket steps', async () => {
+    const small = { maxEpochs: 1, batch: 8, model: { d: 16, layers: 1, heads: 2, ff: 16, poolHeads: 2, headFf: 16, headBucketDim: 4, dropout: 0.3 } };
+    const ds = loadRelationDataset(data);
+    const count = (split: string, step?: number) => ds.meta.filter((m) => m.split === split && (step === undefined || m.step === step)).length;
+    const dir = join(root, 'clf-bucket9');
+    const res = await trainClassifier({ data: ds, out: dir, recipe: { ...small, buckets: [9] } });
+    expect(res.info.steps).toEqual([9]);
+    expect(res.info.config.buckets).toBe(1);
+    expect(res.info.training.trainSamples).toBe(count('train'));
+    expect(res.info.training.valSamples).toBe(count('val', 9));
+    expect(res.info.metrics.test!.count).toBe(count('test', 9));
+    expect(res.info.metrics['test-every-step']!.count).toBe(count('test'));
+    expect(res.info.metrics['test-every-step']!.perBucket).toEqual([expect.objectContaining({ step: 9, count: count('test') })]);
+    // only the bucket steps train: the authors' recipe on the same dataset
+    const only = await trainClassifier({ data: ds, out: join(root, 'clf-bucket9-only'), recipe: { ...small, buckets: [9], trainSteps: 'buckets' } });
+    expect(only.info.training.trainSamples).toBe(count('train', 9));
+    await expect(trainClassifier({ data: ds, out: join(root, 'clf-bad'), recipe: { ...small, buckets: [5, 9] } })).rejects.toThrow(/buckets: step 5 is not recorded by the dataset \(it records 4,9\)/);
+    // the report measures it at its own step, with its own bucket
+    const out = join(root, 'report-bucket9');
+    await run('node', ['bin/steer.mjs', 'report', 'classifiers', '--data', data, '--classifier', `b9=${dir}`, '--out', out]);
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ClassifierReport;
+    expect(report.classifiers[0]!.metrics.test!.count).toBe(count('test', 9));
+    expect(report.classifiers[0]!.metrics.test!.accuracy).toBeCloseTo(res.info.metrics.test!.accuracy, 6);
+    const cli = await run('node', ['bin/steer.mjs', 'train', 'classifier', '--data', data, '--out', join(root, 'clf-cli-bad'), '--buckets', '9', '--train-steps', 'some']).catch((e: { code: number; stderr: string }) => e);
+    expect((cli as { code: number }).code).toBe(2);
+    expect((cli as { stderr: string }).stderr).toContain("--train-steps must be 'all' or 'buckets', got 'some'");
+  }, 120_000);
+
   it('the report compares a dual-inversion and a positive-only classifier on held-out and wrong-prompt maps', async () => {
     const small = { maxEpochs: 1, batch: 8, positiveOnly: true, model: { d: 16, layers: 1, heads: 2, ff: 16, poolHeads: 2, headFf: 16, headBucketDim: 4, dropout: 0.3 } };
     const single = join(root, 'clf-single');

@@ -9,6 +9,7 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { basename, resolve } from 'node:path';
+import { AttentionSpecError, parseStepList } from '../../engine/steer/attention.ts';
 import { ClassifierTrainError, DEFAULT_CLASSIFIER_RECIPE, trainClassifier, type ClassifierRecipe } from '../../engine/steer/classifier-train.ts';
 import { DatasetError } from '../../engine/steer/relation-dataset.ts';
 import { FolderLockedError } from '../../engine/util/lock.ts';
@@ -29,8 +30,24 @@ interface Opts {
   patience: string;
   seed: string;
   d: string;
+  buckets?: string;
+  trainSteps: string;
   threads?: string;
   progress?: boolean;
+}
+
+function bucketList(text: string): number[] {
+  try {
+    return parseStepList(text, Number.MAX_SAFE_INTEGER, '--buckets');
+  } catch (err) {
+    if (err instanceof AttentionSpecError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+function trainStepsOption(v: string): 'all' | 'buckets' {
+  if (v !== 'all' && v !== 'buckets') throw new UsageError(`--train-steps must be 'all' or 'buckets', got '${v}'`);
+  return v;
 }
 
 export function registerClassifier(train: Command): void {
@@ -49,6 +66,8 @@ export function registerClassifier(train: Command): void {
     .option('--patience <n>', 'early-stopping patience (epochs without a better validation loss)', String(DEFAULT_CLASSIFIER_RECIPE.earlyStopPatience))
     .option('--seed <n>', 'initialisation, batch order and dropout seed', String(DEFAULT_CLASSIFIER_RECIPE.seed))
     .option('--d <n>', 'model width', String(DEFAULT_CLASSIFIER_RECIPE.model.d))
+    .option('--buckets <list>', "the classifier's step buckets, recorded steps of the dataset (default: every recorded step)")
+    .option('--train-steps <which>', "all (every recorded step trains the bucket it maps to) or buckets (only the bucket steps)", DEFAULT_CLASSIFIER_RECIPE.trainSteps)
     .option('--threads <n>', 'onnxruntime intra-op threads')
     .option('--no-progress', 'log lines instead of a progress bar')
     .action(async (o: Opts) => {
@@ -61,6 +80,8 @@ export function registerClassifier(train: Command): void {
         positiveOnly: o.positiveOnly === true,
         augment: { swap: o.augment !== false, mirror: o.augment !== false },
         model: { ...DEFAULT_CLASSIFIER_RECIPE.model, d: intOption('--d', o.d, 4) },
+        buckets: o.buckets === undefined ? null : bucketList(o.buckets),
+        trainSteps: trainStepsOption(o.trainSteps),
       };
       const threads = o.threads === undefined ? undefined : intOption('--threads', o.threads, 1);
       const out = resolve(o.out);

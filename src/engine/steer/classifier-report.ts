@@ -58,15 +58,18 @@ export async function classifierReport(ds: LoadedDataset, dataDir: string, class
     const { info } = loaded;
     const diff = compareSpecs(info.spec, ds.manifest.spec);
     if (diff) throw new Error(`classifier ${c.dir} reads other maps than the dataset ${dataDir}: ${diff}`);
-    if (JSON.stringify(info.steps) !== JSON.stringify(ds.manifest.recipe.record)) throw new Error(`classifier ${c.dir} was trained on steps ${info.steps.join(',')}, the dataset records ${ds.manifest.recipe.record.join(',')}`);
+    const missing = info.steps.filter((st) => !ds.manifest.recipe.record.includes(st));
+    if (missing.length > 0) throw new Error(`classifier ${c.dir} was trained on steps ${info.steps.join(',')}; the dataset does not record ${missing.join(',')} (it records ${ds.manifest.recipe.record.join(',')})`);
+    // Every set is measured at the classifier's own steps, as its training metrics are.
+    const atStep = new Set(info.steps);
     if (JSON.stringify(info.classes) !== JSON.stringify(classes)) throw new Error(`classifier ${c.dir} has classes ${info.classes.join(',')}, the dataset ${classes.join(',')}`);
     const metrics: Record<string, ClassifierMetrics> = {};
     // 'all' includes training samples when this is the classifier's own dataset: skipped then.
     const ownData = (info.training as { dataset?: string }).dataset === recordedPath(dataDir);
     for (const [set, keep] of Object.entries(EVAL_SETS)) {
       if (set === 'all' && ownData) continue;
-      const idx = ds.meta.flatMap((m, i) => (keep(m) ? [i] : []));
-      if (idx.length > 0) metrics[set] = await evaluate(loaded.session, ds, idx, classes, 256);
+      const idx = ds.meta.flatMap((m, i) => (keep(m) && atStep.has(m.step) ? [i] : []));
+      if (idx.length > 0) metrics[set] = await evaluate(loaded.session, ds, idx, classes, 256, info.steps);
     }
     const t = info.training as { seconds?: number; epochs?: number; bestEpoch?: number; recipe?: { positiveOnly?: boolean } };
     out.classifiers.push({ name: c.name, dir: loaded.dir, positiveOnly: t.recipe?.positiveOnly === true, trainSeconds: t.seconds ?? 0, epochs: t.epochs ?? 0, bestEpoch: t.bestEpoch ?? 0, metrics });

@@ -12,6 +12,14 @@
  * inversion): the leakage ablation. `augment` (default on; not in the authors' recipe, added
  * because our dataset is small): subject/object swap and left-right mirroring, both exact
  * label transforms (see Augment).
+ *
+ * Step buckets: `buckets` names the denoising steps the classifier is trained for (its step
+ * embedding has one entry per step); they must be recorded by the dataset. A dataset may record
+ * more steps than that (e.g. 1,3,5,7,9,10,... for buckets 5,10,...): with `trainSteps: 'all'`
+ * each recorded step trains the bucket BUCKET_RULE maps it to, which is the bucket the steering
+ * loop reads that step with (steps 0-5 read bucket 5). Validation (early stopping) and every
+ * metric use the samples at the bucket steps themselves, so numbers stay comparable across
+ * datasets; `test-every-step` adds the test samples of every recorded step.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -30,7 +38,7 @@ import { yieldToEventLoop } from '../util/yield.ts';
 import { derive, Rng } from '../world/rng.ts';
 import { recordedPath } from './artefact.ts';
 import { specHash } from './attention.ts';
-import { BUCKET_RULE, CLASSIFIER_FORMAT, CLASSIFIER_VERSION, type ClassifierInfo, type ClassifierMetrics } from './classifier.ts';
+import { BUCKET_RULE, bucketFor, CLASSIFIER_FORMAT, CLASSIFIER_VERSION, type ClassifierInfo, type ClassifierMetrics } from './classifier.ts';
 import { buildClassifier, DEFAULT_CLASSIFIER_CONFIG, type ClassifierConfig } from './classifier-net.ts';
 import { loadRelationDataset, type DatasetSplit, type LoadedDataset, type SampleMeta } from './relation-dataset.ts';
 
@@ -44,6 +52,10 @@ export interface ClassifierRecipe {
   plateau: { factor: number; patience: number; minLr: number };
   evalBatch: number;
   positiveOnly: boolean;
+  /** The classifier's trained steps (one bucket each), a subset of the dataset's recorded steps; null: every recorded step. */
+  buckets: number[] | null;
+  /** 'all': every recorded step trains, into its bucket by BUCKET_RULE; 'buckets': only samples at the bucket steps (the authors' recipe). */
+  trainSteps: 'all' | 'buckets';
   /** Training-time transforms (see Augment), each applied with probability 1/2. */
   augment: Augment;
   model: Omit<ClassifierConfig, 'channels' | 'size' | 'classes' | 'buckets'>;
@@ -59,6 +71,8 @@ export const DEFAULT_CLASSIFIER_RECIPE: ClassifierRecipe = {
   plateau: { factor: 0.5, patience: 5, minLr: 1e-6 },
   evalBatch: 256,
   positiveOnly: false,
+  buckets: null,
+  trainSteps: 'all',
   augment: { swap: true, mirror: true },
   model: DEFAULT_CLASSIFIER_CONFIG,
 };
@@ -101,14 +115,30 @@ export interface TrainClassifierResult {
   stoppedEarly: boolean;
 }
 
-/** Sample indices per split (train/val restricted to positive prompts when positiveOnly). */
-export function splitIndices(meta: readonly SampleMeta[], positiveOnly: boolean): Record<DatasetSplit, number[]> {
+/**
+ * Sample indices per split: train/val restricted to positive prompts when positiveOnly; val, test
+ * and unseen to the bucket steps (`buckets`, when given); train too when trainSteps is 'buckets'.
+ */
+export function splitIndices(meta: readonly SampleMeta[], positiveOnly: boolean, steps?: { buckets: readonly number[]; trainSteps: 'all' | 'buckets' }): Record<DatasetSplit, number[]> {
   const out: Record<DatasetSplit, number[]> = { train: [], val: [], test: [], unseen: [] };
+  const atBucket = steps ? new Set(steps.buckets) : null;
   meta.forEach((m, i) => {
     if (positiveOnly && m.kind !== 'pos' && (m.split === 'train' || m.split === 'val')) return;
+    if (atBucket && !atBucket.has(m.step) && (m.split !== 'train' || steps!.trainSteps === 'buckets')) return;
     out[m.split].push(i);
   });
   return out;
+}
+
+/** The classifier's buckets for a dataset: `buckets` checked against the recorded steps, or every recorded step. */
+export function classifierBuckets(buckets: readonly number[] | null | undefined, record: readonly number[], where = 'buckets'): number[] {
+  if (buckets == null) return [...record];
+  if (buckets.length === 0) throw new ClassifierTrainError(`${where}: at least one step is needed`);
+  buckets.forEach((b, k) => {
+    if (!Number.isInteger(b) || (k > 0 && b <= buckets[k - 1]!)) throw new ClassifierTrainError(`${where}: steps must be ascending integers, got ${buckets.join(',')}`);
+    if (!record.includes(b)) throw new ClassifierTrainError(`${where}: step ${b} is not recorded by the dataset (it records ${record.join(',')})`);
+  });
+  return [...buckets];
 }
 
 function shuffled(idx: readonly number[], seed: number): number[] {
@@ -142,7 +172,8 @@ export interface Augment {
   mirror: boolean;
 }
 
-export function makeBatch(ds: LoadedDataset, idx: readonly number[], classes: readonly Relation[], augment?: (i: number) => Augment): Batch {
+/** A batch of samples; each sample's step goes to its bucket of `buckets` (default: the recorded steps) by BUCKET_RULE. */
+export function makeBatch(ds: LoadedDataset, idx: readonly number[], classes: readonly Relation[], augment?: (i: number) => Augment, buckets: readonly number[] = ds.manifest.recipe.record): Batch {
   const n = ds.sampleSize;
   const [, C, S] = ds.manifest.sampleShape;
   const per = n / 2;
@@ -178,22 +209,22 @@ export function makeBatch(ds: LoadedDataset, idx: readonly number[], classes: re
     const y = classes.indexOf(label);
     labels.push(y);
     target[i * K + y] = 1;
-    bucket[i] = BigInt(m.bucket);
+    bucket[i] = BigInt(bucketFor(buckets, m.step));
   });
   return { maps: { data: maps, dims: [idx.length, 2, C, S, S] }, bucket: { data: bucket, dims: [idx.length] }, target: { data: target, dims: [idx.length, K] }, labels };
 }
 
-/** Evaluates weights on samples: loss, accuracy, per class, per bucket, confusion. */
-export async function evaluate(session: Session, ds: LoadedDataset, idx: readonly number[], classes: readonly Relation[], batch: number): Promise<ClassifierMetrics> {
+/** Evaluates weights on samples: loss, accuracy, per class, per bucket (of `buckets`, default the recorded steps), confusion. */
+export async function evaluate(session: Session, ds: LoadedDataset, idx: readonly number[], classes: readonly Relation[], batch: number, buckets: readonly number[] = ds.manifest.recipe.record): Promise<ClassifierMetrics> {
   const K = classes.length;
-  const steps = ds.manifest.recipe.record;
+  const steps = buckets;
   const confusion = classes.map(() => new Array<number>(K).fill(0));
   const perBucket = steps.map((step) => ({ step, correct: 0, count: 0 }));
   let loss = 0;
   let correct = 0;
   for (let b = 0; b < idx.length; b += batch) {
     const part = idx.slice(b, b + batch);
-    const bt = makeBatch(ds, part, classes);
+    const bt = makeBatch(ds, part, classes, undefined, buckets);
     const out = await session.run({ maps: bt.maps, bucket: bt.bucket }, ['probs']);
     const p = out.probs!.data as Float32Array;
     part.forEach((s, i) => {
@@ -202,7 +233,7 @@ export async function evaluate(session: Session, ds: LoadedDataset, idx: readonl
       const y = bt.labels[i]!;
       loss -= Math.log(Math.max(1e-12, p[i * K + y]!));
       confusion[y]![best]! += 1;
-      const pb = perBucket[ds.meta[s]!.bucket]!;
+      const pb = perBucket[bucketFor(buckets, ds.meta[s]!.step)]!;
       pb.count++;
       if (best === y) {
         correct++;
@@ -265,11 +296,13 @@ async function trainLocked(o: TrainClassifierOptions): Promise<TrainClassifierRe
   const ds = typeof o.data === 'string' ? loadRelationDataset(o.data) : o.data;
   const dataDir = typeof o.data === 'string' ? resolve(o.data) : '(in memory)';
   const classes = [...ds.manifest.classes];
-  const split = splitIndices(ds.meta, recipe.positiveOnly);
+  if (recipe.trainSteps !== 'all' && recipe.trainSteps !== 'buckets') throw new ClassifierTrainError(`trainSteps must be 'all' or 'buckets', got ${String(recipe.trainSteps)}`);
+  const buckets = classifierBuckets(recipe.buckets, ds.manifest.recipe.record);
+  const split = splitIndices(ds.meta, recipe.positiveOnly, { buckets, trainSteps: recipe.trainSteps });
   if (split.train.length === 0) throw new ClassifierTrainError(`${dataDir}: no training samples`);
   if (split.val.length === 0) throw new ClassifierTrainError(`${dataDir}: no validation samples (build more images, or raise the val fraction)`);
   const [, C, S] = ds.manifest.sampleShape;
-  const cfg: ClassifierConfig = { ...recipe.model, channels: C, size: S, classes: classes.length, buckets: ds.manifest.recipe.record.length };
+  const cfg: ClassifierConfig = { ...recipe.model, channels: C, size: S, classes: classes.length, buckets: buckets.length };
 
   // Graphs: training (loss + gradients w.r.t. every weight) and inference.
   const train = buildClassifier(cfg, { seed: recipe.seed, training: true });
@@ -337,7 +370,7 @@ async function trainLocked(o: TrainClassifierOptions): Promise<TrainClassifierRe
       o.signal?.throwIfAborted();
       const idx = order.slice(s * recipe.batch, (s + 1) * recipe.batch);
       const aug = new Rng(derive(recipe.seed, 'augment', epoch, s));
-      const bt = makeBatch(ds, idx, classes, () => ({ swap: recipe.augment.swap && aug.next() < 0.5, mirror: recipe.augment.mirror && aug.next() < 0.5 }));
+      const bt = makeBatch(ds, idx, classes, () => ({ swap: recipe.augment.swap && aug.next() < 0.5, mirror: recipe.augment.mirror && aug.next() < 0.5 }), buckets);
       const masks = dropMasks(train.dropSites, idx.length, cfg.dropout, derive(recipe.seed, 'drop', epoch, s));
       const res = await gradSession.run({ ...feedsOf(weights), maps: bt.maps, bucket: bt.bucket, target: bt.target, ...masks });
       const loss = (res.loss!.data as Float32Array)[0]!;
@@ -350,7 +383,7 @@ async function trainLocked(o: TrainClassifierOptions): Promise<TrainClassifierRe
       await yieldToEventLoop();
     }
     const session = await inferSession(weights);
-    const val = await evaluate(session, ds, split.val, classes, recipe.evalBatch);
+    const val = await evaluate(session, ds, split.val, classes, recipe.evalBatch, buckets);
     await session.release();
     epoch++;
     plateau.step(val.loss);
@@ -378,12 +411,15 @@ async function trainLocked(o: TrainClassifierOptions): Promise<TrainClassifierRe
   // Final metrics with the best weights, then export.
   const bestSession = await inferSession(best);
   const metrics: Record<string, ClassifierMetrics> = {};
-  for (const [name, idx] of Object.entries({ val: split.val, test: split.test, unseen: split.unseen })) if (idx.length > 0) metrics[name] = await evaluate(bestSession, ds, idx, classes, recipe.evalBatch);
+  const ev = (idx: readonly number[]) => evaluate(bestSession, ds, idx, classes, recipe.evalBatch, buckets);
+  for (const [name, idx] of Object.entries({ val: split.val, test: split.test, unseen: split.unseen })) if (idx.length > 0) metrics[name] = await ev(idx);
   const wrongOf = (sp: DatasetSplit) => split[sp].filter((i) => ds.meta[i]!.kind === 'neg');
   const rightOf = (sp: DatasetSplit) => split[sp].filter((i) => ds.meta[i]!.kind === 'pos');
-  if (wrongOf('test').length > 0) metrics['test-wrong-prompt'] = await evaluate(bestSession, ds, wrongOf('test'), classes, recipe.evalBatch);
-  if (rightOf('test').length > 0) metrics['test-right-prompt'] = await evaluate(bestSession, ds, rightOf('test'), classes, recipe.evalBatch);
-  if (wrongOf('unseen').length > 0) metrics['unseen-wrong-prompt'] = await evaluate(bestSession, ds, wrongOf('unseen'), classes, recipe.evalBatch);
+  if (wrongOf('test').length > 0) metrics['test-wrong-prompt'] = await ev(wrongOf('test'));
+  if (rightOf('test').length > 0) metrics['test-right-prompt'] = await ev(rightOf('test'));
+  if (wrongOf('unseen').length > 0) metrics['unseen-wrong-prompt'] = await ev(wrongOf('unseen'));
+  const everyStep = ds.meta.flatMap((m, i) => (m.split === 'test' ? [i] : []));
+  if (everyStep.length > split.test.length) metrics['test-every-step'] = await ev(everyStep);
   await bestSession.release();
   const finalModel = withWeights(infer.model, best);
   const seconds = (performance.now() - t0) / 1000;
@@ -395,7 +431,7 @@ async function trainLocked(o: TrainClassifierOptions): Promise<TrainClassifierRe
     model: { unetSha256: ds.manifest.model.unetSha256, dir: ds.manifest.model.dir },
     spec: ds.manifest.spec,
     specHash: specHash(ds.manifest.spec),
-    steps: ds.manifest.recipe.record,
+    steps: buckets,
     totalSteps: ds.manifest.recipe.steps,
     bucketRule: BUCKET_RULE,
     input: { maps: `float32 [B, 2, ${C}, ${S}, ${S}] (subject's then object's stacks, channel order of spec)`, bucket: 'int64 [B] (step bucket, see bucketRule)' },

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { parseStepList } from '../engine/steer/attention.ts';
 import { loadClassifier } from '../engine/steer/classifier.ts';
 import { DEFAULT_CLASSIFIER_RECIPE, trainClassifier } from '../engine/steer/classifier-train.ts';
 import { defineNode } from './api.ts';
@@ -7,7 +8,8 @@ import { param } from './params.ts';
 
 export default defineNode({
   type: 'train.classifier',
-  version: 1,
+  version: 2,
+  migrate: (from, p) => (from < 2 ? { ...p, buckets: '', train_steps: 'all' } : p),
   title: 'Train Relation Classifier',
   category: 'Training',
   description:
@@ -20,6 +22,8 @@ export default defineNode({
     patience: param.int({ label: 'Early-stopping patience', default: DEFAULT_CLASSIFIER_RECIPE.earlyStopPatience, min: 1, max: 1000 }),
     lr: param.float({ label: 'Learning rate', default: DEFAULT_CLASSIFIER_RECIPE.lr, min: 1e-7, max: 0.1 }),
     seed: param.seed({ label: 'Seed', default: 0 }),
+    buckets: param.string({ label: 'Step buckets', default: '', description: "The classifier's trained steps, recorded steps of the dataset, e.g. '5,10,15,20,25,49'; empty = every recorded step." }),
+    train_steps: param.enum({ label: 'Training steps', choices: ['all', 'buckets'], default: 'all', description: "all: every recorded step trains the bucket it maps to (as steering reads it); buckets: only the bucket steps (the authors' recipe)." }),
     positive_only: param.boolean({ label: 'Positive prompts only (ablation)', default: false }),
     resume: param.boolean({ label: 'Resume', default: true }),
   },
@@ -29,7 +33,7 @@ export default defineNode({
       data: dataset.dir,
       out,
       resume: p.resume,
-      recipe: { maxEpochs: p.epochs, earlyStopPatience: p.patience, lr: p.lr, seed: p.seed, positiveOnly: p.positive_only },
+      recipe: { maxEpochs: p.epochs, earlyStopPatience: p.patience, lr: p.lr, seed: p.seed, positiveOnly: p.positive_only, buckets: p.buckets.trim() === '' ? null : parseStepList(p.buckets, Number.MAX_SAFE_INTEGER, 'Step buckets'), trainSteps: p.train_steps },
       signal: ctx.signal,
       onProgress: (q) => ctx.progress(q.epoch - 1 + q.step / q.stepsPerEpoch, q.maxEpochs, `epoch ${q.epoch}, loss ${q.trainLoss.toFixed(3)}${q.val ? `, val ${(q.val.accuracy * 100).toFixed(1)}%` : ''}`),
       log: (line) => ctx.log.info(line),

@@ -18,6 +18,11 @@ import { buildRelationDataset, DEFAULT_RECIPE, loadRelationDataset, readManifest
 import { renderScene } from '../../src/engine/world/render.ts';
 import { FolderLockedError, lockFolder } from '../../src/engine/util/lock.ts';
 import type { ClassifierReport } from '../../src/engine/steer/classifier-report.ts';
+import { NodeRegistry } from '../../src/engine/graph/registry.ts';
+import { validateGraph } from '../../src/engine/graph/validate.ts';
+import type { NodeContext } from '../../src/nodes/api.ts';
+import { BUILTIN_NODES } from '../../src/nodes/registry.ts';
+import trainNode from '../../src/nodes/train-classifier.ts';
 
 const run = promisify(execFile);
 const recipe: DatasetRecipe = { ...DEFAULT_RECIPE, count: 8, source: 'rendered', seed: 5, steps: 10, record: [4, 9], batch: 4, shardImages: 4, fractions: { val: 0.25, test: 0.125, unseen: 0.125 } };
@@ -147,6 +152,16 @@ describe('relation classifier', () => {
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as ClassifierReport;
     expect(report.classifiers[0]!.metrics.test!.count).toBe(count('test', 9));
     expect(report.classifiers[0]!.metrics.test!.accuracy).toBeCloseTo(res.info.metrics.test!.accuracy, 6);
+    // the Train Relation Classifier node: a v1 node gains the params with their defaults; Step buckets reach the recipe
+    const v1 = { format: 'steer-graph', version: 1, meta: {}, nodes: [{ id: 'train', type: 'train.classifier', typeVersion: 1, params: { out: 'x', epochs: 1, patience: 10, lr: 1e-4, seed: 0, positive_only: false, resume: true }, position: { x: 0, y: 0 } }], edges: [] };
+    const checked = validateGraph(v1, new NodeRegistry(BUILTIN_NODES));
+    // (no dataset wired: that is the only problem; no missing or unknown param after the upgrade)
+    expect(checked.issues.map((i) => i.code)).toEqual(['missing-input']);
+    const tables: unknown[] = [];
+    const ctx = { nodeId: 'train', signal: new AbortController().signal, progress: () => {}, preview: (p: unknown) => tables.push(p), log: { info: () => {}, warn: () => {}, error: () => {} }, baseDir: root } as unknown as NodeContext;
+    const nodeOut = await trainNode.execute(ctx, { dataset: { dir: data } } as never, { out: 'clf-node', epochs: 1, patience: 10, lr: 1e-4, seed: 0, positive_only: false, resume: false, buckets: '9', train_steps: 'all' });
+    expect((nodeOut as { classifier: { info: { steps: number[] } } }).classifier.info.steps).toEqual([9]);
+    await expect(trainNode.execute(ctx, { dataset: { dir: data } } as never, { out: 'clf-node-bad', epochs: 1, patience: 10, lr: 1e-4, seed: 0, positive_only: false, resume: false, buckets: '9,x', train_steps: 'all' })).rejects.toThrow(/Step buckets: 'x' is not a step index/);
     const cli = await run('node', ['bin/steer.mjs', 'train', 'classifier', '--data', data, '--out', join(root, 'clf-cli-bad'), '--buckets', '9', '--train-steps', 'some']).catch((e: { code: number; stderr: string }) => e);
     expect((cli as { code: number }).code).toBe(2);
     expect((cli as { stderr: string }).stderr).toContain("--train-steps must be 'all' or 'buckets', got 'some'");

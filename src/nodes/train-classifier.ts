@@ -9,7 +9,7 @@ import { param } from './params.ts';
 export default defineNode({
   type: 'train.classifier',
   version: 2,
-  migrate: (from, p) => (from < 2 ? { ...p, buckets: '', train_steps: 'all' } : p),
+  migrate: (from, p) => (from < 2 ? { ...p, buckets: '', train_steps: 'buckets' } : p),
   title: 'Train Relation Classifier',
   category: 'Training',
   description:
@@ -23,7 +23,7 @@ export default defineNode({
     lr: param.float({ label: 'Learning rate', default: DEFAULT_CLASSIFIER_RECIPE.lr, min: 1e-7, max: 0.1 }),
     seed: param.seed({ label: 'Seed', default: 0 }),
     buckets: param.string({ label: 'Step buckets', default: '', description: "The classifier's trained steps, recorded steps of the dataset, e.g. '5,10,15,20,25,49'; empty = every recorded step." }),
-    train_steps: param.enum({ label: 'Training steps', choices: ['all', 'buckets'], default: 'all', description: "all: every recorded step trains the bucket it maps to (as steering reads it); buckets: only the bucket steps (the authors' recipe)." }),
+    train_steps: param.enum({ label: 'Training steps', choices: ['buckets', 'all'], default: 'buckets', description: "buckets: only samples at the bucket steps (the authors' recipe); all: every recorded step trains the bucket it maps to (as steering reads it; measured worse)." }),
     positive_only: param.boolean({ label: 'Positive prompts only (ablation)', default: false }),
     resume: param.boolean({ label: 'Resume', default: true }),
   },

@@ -134,7 +134,7 @@ describe('relation classifier', () => {
     const ds = loadRelationDataset(data);
     const count = (split: string, step?: number) => ds.meta.filter((m) => m.split === split && (step === undefined || m.step === step)).length;
     const dir = join(root, 'clf-bucket9');
-    const res = await trainClassifier({ data: ds, out: dir, recipe: { ...small, buckets: [9] } });
+    const res = await trainClassifier({ data: ds, out: dir, recipe: { ...small, buckets: [9], trainSteps: 'all' } });
     expect(res.info.steps).toEqual([9]);
     expect(res.info.config.buckets).toBe(1);
     expect(res.info.training.trainSamples).toBe(count('train'));
@@ -157,6 +157,7 @@ describe('relation classifier', () => {
     const checked = validateGraph(v1, new NodeRegistry(BUILTIN_NODES));
     // (no dataset wired: that is the only problem; no missing or unknown param after the upgrade)
     expect(checked.issues.map((i) => i.code)).toEqual(['missing-input']);
+    expect(trainNode.migrate!(1, {})).toEqual({ buckets: '', train_steps: 'buckets' });
     const tables: unknown[] = [];
     const ctx = { nodeId: 'train', signal: new AbortController().signal, progress: () => {}, preview: (p: unknown) => tables.push(p), log: { info: () => {}, warn: () => {}, error: () => {} }, baseDir: root } as unknown as NodeContext;
     const nodeOut = await trainNode.execute(ctx, { dataset: { dir: data } } as never, { out: 'clf-node', epochs: 1, patience: 10, lr: 1e-4, seed: 0, positive_only: false, resume: false, buckets: '9', train_steps: 'all' });

@@ -67,7 +67,7 @@ export function registerClassifier(train: Command): void {
     .option('--seed <n>', 'initialisation, batch order and dropout seed', String(DEFAULT_CLASSIFIER_RECIPE.seed))
     .option('--d <n>', 'model width', String(DEFAULT_CLASSIFIER_RECIPE.model.d))
     .option('--buckets <list>', "the classifier's step buckets, recorded steps of the dataset (default: every recorded step)")
-    .option('--train-steps <which>', "all (every recorded step trains the bucket it maps to) or buckets (only the bucket steps)", DEFAULT_CLASSIFIER_RECIPE.trainSteps)
+    .option('--train-steps <which>', "buckets (only the samples at the bucket steps) or all (every recorded step trains the bucket it maps to)", DEFAULT_CLASSIFIER_RECIPE.trainSteps)
     .option('--threads <n>', 'onnxruntime intra-op threads')
     .option('--no-progress', 'log lines instead of a progress bar')
     .action(async (o: Opts) => {

@@ -17,7 +17,9 @@
  * embedding has one entry per step); they must be recorded by the dataset. A dataset may record
  * more steps than that (e.g. 1,3,5,7,9,10,... for buckets 5,10,...): with `trainSteps: 'all'`
  * each recorded step trains the bucket BUCKET_RULE maps it to, which is the bucket the steering
- * loop reads that step with (steps 0-5 read bucket 5). Validation (early stopping) and every
+ * loop reads that step with (steps 0-5 read bucket 5); the default, 'buckets', trains on the
+ * bucket steps only, which measured better (resources/classifiers/shape-world-relations/
+ * TRAINING.md: it overfits later). Validation (early stopping) and every
  * metric use the samples at the bucket steps themselves, so numbers stay comparable across
  * datasets; `test-every-step` adds the test samples of every recorded step.
  */
@@ -72,7 +74,7 @@ export const DEFAULT_CLASSIFIER_RECIPE: ClassifierRecipe = {
   evalBatch: 256,
   positiveOnly: false,
   buckets: null,
-  trainSteps: 'all',
+  trainSteps: 'buckets',
   augment: { swap: true, mirror: true },
   model: DEFAULT_CLASSIFIER_CONFIG,
 };

@@ -133,12 +133,12 @@ export function splitIndices(meta: readonly SampleMeta[], positiveOnly: boolean,
 }
 
 /** The classifier's buckets for a dataset: `buckets` checked against the recorded steps, or every recorded step. */
-export function classifierBuckets(buckets: readonly number[] | null | undefined, record: readonly number[], where = 'buckets'): number[] {
+export function classifierBuckets(buckets: readonly number[] | null | undefined, record: readonly number[]): number[] {
   if (buckets == null) return [...record];
-  if (buckets.length === 0) throw new ClassifierTrainError(`${where}: at least one step is needed`);
+  if (buckets.length === 0) throw new ClassifierTrainError('buckets: at least one step is needed');
   buckets.forEach((b, k) => {
-    if (!Number.isInteger(b) || (k > 0 && b <= buckets[k - 1]!)) throw new ClassifierTrainError(`${where}: steps must be ascending integers, got ${buckets.join(',')}`);
-    if (!record.includes(b)) throw new ClassifierTrainError(`${where}: step ${b} is not recorded by the dataset (it records ${record.join(',')})`);
+    if (!Number.isInteger(b) || (k > 0 && b <= buckets[k - 1]!)) throw new ClassifierTrainError(`buckets: steps must be ascending integers, got ${buckets.join(',')}`);
+    if (!record.includes(b)) throw new ClassifierTrainError(`buckets: step ${b} is not recorded by the dataset (it records ${record.join(',')})`);
   });
   return [...buckets];
 }
@@ -219,9 +219,8 @@ export function makeBatch(ds: LoadedDataset, idx: readonly number[], classes: re
 /** Evaluates weights on samples: loss, accuracy, per class, per bucket (of `buckets`, default the recorded steps), confusion. */
 export async function evaluate(session: Session, ds: LoadedDataset, idx: readonly number[], classes: readonly Relation[], batch: number, buckets: readonly number[] = ds.manifest.recipe.record): Promise<ClassifierMetrics> {
   const K = classes.length;
-  const steps = buckets;
   const confusion = classes.map(() => new Array<number>(K).fill(0));
-  const perBucket = steps.map((step) => ({ step, correct: 0, count: 0 }));
+  const perBucket = buckets.map((step) => ({ step, correct: 0, count: 0 }));
   let loss = 0;
   let correct = 0;
   for (let b = 0; b < idx.length; b += batch) {

@@ -1,15 +1,17 @@
 import { resolve } from 'node:path';
 import { parseStepList } from '../engine/steer/attention.ts';
 import { loadClassifier } from '../engine/steer/classifier.ts';
-import { DEFAULT_CLASSIFIER_RECIPE, trainClassifier } from '../engine/steer/classifier-train.ts';
+import { DEFAULT_CLASSIFIER_RECIPE, parseAugment, trainClassifier } from '../engine/steer/classifier-train.ts';
+import { AUGMENT_NAMES, augmentText } from '../engine/steer/map-transforms.ts';
 import { defineNode } from './api.ts';
 import { sessions } from './model-load.ts';
 import { param } from './params.ts';
 
 export default defineNode({
   type: 'train.classifier',
-  version: 2,
-  migrate: (from, p) => (from < 2 ? { ...p, buckets: '', train_steps: 'buckets' } : p),
+  version: 3,
+  // v1 trained every recorded step; v2 had no Augment param (it always swapped and mirrored) and no Symmetry
+  migrate: (from, p) => ({ ...p, ...(from < 2 ? { buckets: '', train_steps: 'buckets' } : {}), ...(from < 3 ? { augment: 'swap,mirror', symmetry: 'none' } : {}) }),
   title: 'Train Relation Classifier',
   category: 'Training',
   description:
@@ -24,6 +26,8 @@ export default defineNode({
     seed: param.seed({ label: 'Seed', default: 0 }),
     buckets: param.string({ label: 'Step buckets', default: '', description: "The classifier's trained steps, recorded steps of the dataset, e.g. '5,10,15,20,25,49'; empty = every recorded step." }),
     train_steps: param.enum({ label: 'Training steps', choices: ['buckets', 'all'], default: 'buckets', description: "buckets: only samples at the bucket steps (the authors' recipe); all: every recorded step trains the bucket it maps to (as steering reads it; measured worse)." }),
+    augment: param.string({ label: 'Augment', default: augmentText(DEFAULT_CLASSIFIER_RECIPE.augment), description: `Training-sample transforms, each applied with probability 1/2, all exact for the relation: a comma list of ${AUGMENT_NAMES.join(', ')} (subject/object swap, left-right mirror, top-bottom flip, transpose), or none.` }),
+    symmetry: param.string({ label: 'Symmetry', default: augmentText(DEFAULT_CLASSIFIER_RECIPE.symmetry), description: 'Test-time symmetry built into the exported model: its prediction is averaged over every combination of these transforms (same names as Augment), or none.' }),
     positive_only: param.boolean({ label: 'Positive prompts only (ablation)', default: false }),
     resume: param.boolean({ label: 'Resume', default: true }),
   },
@@ -33,7 +37,7 @@ export default defineNode({
       data: dataset.dir,
       out,
       resume: p.resume,
-      recipe: { maxEpochs: p.epochs, earlyStopPatience: p.patience, lr: p.lr, seed: p.seed, positiveOnly: p.positive_only, buckets: p.buckets.trim() === '' ? null : parseStepList(p.buckets, Number.MAX_SAFE_INTEGER, 'Step buckets'), trainSteps: p.train_steps },
+      recipe: { maxEpochs: p.epochs, earlyStopPatience: p.patience, lr: p.lr, seed: p.seed, positiveOnly: p.positive_only, augment: parseAugment(p.augment, 'Augment'), symmetry: parseAugment(p.symmetry, 'Symmetry'), buckets: p.buckets.trim() === '' ? null : parseStepList(p.buckets, Number.MAX_SAFE_INTEGER, 'Step buckets'), trainSteps: p.train_steps },
       signal: ctx.signal,
       onProgress: (q) => ctx.progress(q.epoch - 1 + q.step / q.stepsPerEpoch, q.maxEpochs, `epoch ${q.epoch}, loss ${q.trainLoss.toFixed(3)}${q.val ? `, val ${(q.val.accuracy * 100).toFixed(1)}%` : ''}`),
       log: (line) => ctx.log.info(line),

@@ -157,12 +157,20 @@ describe('relation classifier', () => {
     const checked = validateGraph(v1, new NodeRegistry(BUILTIN_NODES));
     // (no dataset wired: that is the only problem; no missing or unknown param after the upgrade)
     expect(checked.issues.map((i) => i.code)).toEqual(['missing-input']);
-    expect(trainNode.migrate!(1, {})).toEqual({ buckets: '', train_steps: 'buckets' });
+    expect(trainNode.migrate!(1, {})).toEqual({ buckets: '', train_steps: 'buckets', augment: 'swap,mirror', symmetry: 'none' });
+    expect(trainNode.migrate!(2, { buckets: '9' })).toEqual({ buckets: '9', augment: 'swap,mirror', symmetry: 'none' });
     const tables: unknown[] = [];
     const ctx = { nodeId: 'train', signal: new AbortController().signal, progress: () => {}, preview: (p: unknown) => tables.push(p), log: { info: () => {}, warn: () => {}, error: () => {} }, baseDir: root } as unknown as NodeContext;
-    const nodeOut = await trainNode.execute(ctx, { dataset: { dir: data } } as never, { out: 'clf-node', epochs: 1, patience: 10, lr: 1e-4, seed: 0, positive_only: false, resume: false, buckets: '9', train_steps: 'all' });
-    expect((nodeOut as { classifier: { info: { steps: number[] } } }).classifier.info.steps).toEqual([9]);
-    await expect(trainNode.execute(ctx, { dataset: { dir: data } } as never, { out: 'clf-node-bad', epochs: 1, patience: 10, lr: 1e-4, seed: 0, positive_only: false, resume: false, buckets: '9,x', train_steps: 'all' })).rejects.toThrow(/Step buckets: 'x' is not a step index/);
+    const nodeOut = await trainNode.execute(ctx, { dataset: { dir: data } } as never, { out: 'clf-node', epochs: 1, patience: 10, lr: 1e-4, seed: 0, positive_only: false, resume: false, buckets: '9', train_steps: 'all', augment: 'flip, transpose', symmetry: 'swap,mirror' });
+    const nodeInfo = (nodeOut as { classifier: { info: { steps: number[]; training: { recipe: { augment: unknown; symmetry: unknown } } } } }).classifier.info;
+    expect(nodeInfo.steps).toEqual([9]);
+    expect(nodeInfo.training.recipe.augment).toEqual({ swap: false, mirror: false, flip: true, transpose: true });
+    expect(nodeInfo.training.recipe.symmetry).toEqual({ swap: true, mirror: true, flip: false, transpose: false });
+    await expect(trainNode.execute(ctx, { dataset: { dir: data } } as never, { out: 'clf-node-bad', epochs: 1, patience: 10, lr: 1e-4, seed: 0, positive_only: false, resume: false, buckets: '9,x', train_steps: 'all', augment: 'none', symmetry: 'none' })).rejects.toThrow(/Step buckets: 'x' is not a step index/);
+    await expect(trainNode.execute(ctx, { dataset: { dir: data } } as never, { out: 'clf-node-bad', epochs: 1, patience: 10, lr: 1e-4, seed: 0, positive_only: false, resume: false, buckets: '9', train_steps: 'all', augment: 'swap,rotate', symmetry: 'none' })).rejects.toThrow(/Augment: unknown transform 'rotate' \(known: swap, mirror, flip, transpose, or none\)/);
+    const cliAugBad = await run('node', ['bin/steer.mjs', 'train', 'classifier', '--data', data, '--out', join(root, 'clf-cli-bad2'), '--augment', 'spin']).catch((e: { code: number; stderr: string }) => e);
+    expect((cliAugBad as { code: number }).code).toBe(2);
+    expect((cliAugBad as { stderr: string }).stderr).toContain("--augment: unknown transform 'spin'");
     const cli = await run('node', ['bin/steer.mjs', 'train', 'classifier', '--data', data, '--out', join(root, 'clf-cli-bad'), '--buckets', '9', '--train-steps', 'some']).catch((e: { code: number; stderr: string }) => e);
     expect((cli as { code: number }).code).toBe(2);
     expect((cli as { stderr: string }).stderr).toContain("--train-steps must be 'all' or 'buckets', got 'some'");

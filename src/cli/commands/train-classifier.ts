@@ -10,7 +10,8 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { basename, resolve } from 'node:path';
 import { AttentionSpecError, parseStepList } from '../../engine/steer/attention.ts';
-import { ClassifierTrainError, DEFAULT_CLASSIFIER_RECIPE, trainClassifier, type ClassifierRecipe } from '../../engine/steer/classifier-train.ts';
+import { ClassifierTrainError, DEFAULT_CLASSIFIER_RECIPE, parseAugment, trainClassifier, type ClassifierRecipe } from '../../engine/steer/classifier-train.ts';
+import { AUGMENT_NAMES, augmentText, type Augment } from '../../engine/steer/map-transforms.ts';
 import { DatasetError } from '../../engine/steer/relation-dataset.ts';
 import { FolderLockedError } from '../../engine/util/lock.ts';
 import { UsageError } from '../errors.ts';
@@ -23,7 +24,8 @@ interface Opts {
   name?: string;
   resume?: boolean;
   positiveOnly?: boolean;
-  augment?: boolean;
+  augment: string | false;
+  symmetry: string;
   epochs: string;
   batch: string;
   lr: string;
@@ -45,6 +47,15 @@ function bucketList(text: string): number[] {
   }
 }
 
+function augmentList(text: string, option: string): Augment {
+  try {
+    return parseAugment(text, option);
+  } catch (err) {
+    if (err instanceof ClassifierTrainError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
 function trainStepsOption(v: string): 'all' | 'buckets' {
   if (v !== 'all' && v !== 'buckets') throw new UsageError(`--train-steps must be 'all' or 'buckets', got '${v}'`);
   return v;
@@ -58,7 +69,9 @@ export function registerClassifier(train: Command): void {
     .requiredOption('--out <dir>', 'output folder (checkpoints, model.onnx, classifier.json)')
     .option('--name <name>', 'classifier name (default: the --out folder name)')
     .option('--resume', 'continue from the newest checkpoint in --out')
-    .option('--no-augment', 'no subject/object swap or left-right mirroring of training samples')
+    .option('--augment <list>', `training-sample transforms, each applied with probability 1/2: a comma list of ${AUGMENT_NAMES.join(', ')}, or none`, augmentText(DEFAULT_CLASSIFIER_RECIPE.augment))
+    .option('--no-augment', 'no training-sample transforms (as --augment none)')
+    .option('--symmetry <list>', 'test-time symmetry built into the exported model: its prediction is averaged over every combination of these transforms (same names as --augment), or none', augmentText(DEFAULT_CLASSIFIER_RECIPE.symmetry))
     .option('--positive-only', 'train on maps of prompts that state the true relation only (the no-dual-inversion ablation)')
     .option('--epochs <n>', 'maximum epochs', String(DEFAULT_CLASSIFIER_RECIPE.maxEpochs))
     .option('--batch <n>', 'batch size', String(DEFAULT_CLASSIFIER_RECIPE.batch))
@@ -78,7 +91,8 @@ export function registerClassifier(train: Command): void {
         earlyStopPatience: intOption('--patience', o.patience, 1),
         seed: intOption('--seed', o.seed, 0),
         positiveOnly: o.positiveOnly === true,
-        augment: { swap: o.augment !== false, mirror: o.augment !== false },
+        augment: augmentList(o.augment === false ? 'none' : o.augment, '--augment'),
+        symmetry: augmentList(o.symmetry, '--symmetry'),
         model: { ...DEFAULT_CLASSIFIER_RECIPE.model, d: intOption('--d', o.d, 4) },
         buckets: o.buckets === undefined ? null : bucketList(o.buckets),
         trainSteps: trainStepsOption(o.trainSteps),

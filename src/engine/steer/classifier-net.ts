@@ -17,14 +17,22 @@
  * step-bucket embedding (16-d) concatenated, MLP (d+16) -> d -> d/2 -> K with LayerNorm,
  * LeakyReLU 0.1 and dropout.
  *
+ * Symmetry (optional, `symmetry`): the graph runs the batch under each of G exact transforms of
+ * the sample (map-transforms.ts: subject/object swap, mirror, flip, transpose) and outputs the
+ * mean of the copies' log-probabilities with each copy's classes mapped back, so its prediction
+ * cannot depend on which way round the scene is (test-time augmentation, built into the graph
+ * that steering differentiates).
+ *
  * Dropout: in the training graph every dropout site is an explicit input `drop:<site>`
  * (a 0 / (1/(1-p)) mask the trainer draws from its seeded generator), so a training step is a
  * pure function of its inputs and resume is exact. The inference graph has no masks.
  */
+import type { Relation } from '../eval/geneval.ts';
 import type { Dim } from '../onnx/builder.ts';
 import type { ModelProto } from '../onnx/model.ts';
 import { NetBuilder } from '../nets/layers.ts';
 import { uniformStd } from '../nets/init.ts';
+import { augmentLabel, type Augment } from './map-transforms.ts';
 
 export interface ClassifierConfig {
   /** Maps per object (C) and map side (S). */
@@ -55,6 +63,32 @@ export const DEFAULT_CLASSIFIER_CONFIG: Omit<ClassifierConfig, 'channels' | 'siz
   dropout: 0.3,
 };
 
+/**
+ * Test-time symmetry of an inference graph: the batch runs under every transform (map-transforms.ts)
+ * and the class log-probabilities are averaged after mapping each copy's classes back.
+ * classPerm[g][k]: the class index, in copy g's frame, of the untransformed sample's class k.
+ */
+export interface ClassifierSymmetry {
+  transforms: Augment[];
+  classPerm: number[][];
+}
+
+/** The symmetry of `transforms` for `classes` (transforms[0] should be the identity). */
+export function classifierSymmetry(transforms: readonly Augment[], classes: readonly Relation[]): ClassifierSymmetry {
+  return { transforms: [...transforms], classPerm: transforms.map((t) => classes.map((c) => classes.indexOf(augmentLabel(c, t)))) };
+}
+
+/** maps [B, 2, C, S, S] under one transform, as ONNX ops (the same transform makeBatch applies). */
+function transformStacks(nb: NetBuilder, x: string, t: Augment, S: number): string {
+  const rev = Array.from({ length: S }, (_, i) => S - 1 - i);
+  let y = x;
+  if (t.swap) y = nb.op('symmetry', 'Gather', [y, nb.constI('symmetry', [1, 0])], { axis: 1 });
+  if (t.mirror) y = nb.op('symmetry', 'Gather', [y, nb.constI('symmetry', rev)], { axis: 4 });
+  if (t.flip) y = nb.op('symmetry', 'Gather', [y, nb.constI('symmetry', rev)], { axis: 3 });
+  if (t.transpose) y = nb.transpose('symmetry', y, [0, 1, 2, 4, 3]);
+  return y === x ? nb.op('symmetry', 'Identity', [x]) : y;
+}
+
 export interface DropSite {
   name: string;
   /** Shape with 'B' for the batch. */
@@ -73,7 +107,7 @@ export interface ClassifierGraph {
  * Builds the classifier. `training`: adds dropout-mask inputs and a `target` input
  * (float32 [B, K], one-hot or soft) with a scalar `loss` output (mean cross-entropy).
  */
-export function buildClassifier(cfg: ClassifierConfig, opts: { seed?: number; training?: boolean } = {}): ClassifierGraph {
+export function buildClassifier(cfg: ClassifierConfig, opts: { seed?: number; training?: boolean; symmetry?: ClassifierSymmetry } = {}): ClassifierGraph {
   const { channels: C, size: S, classes: K, d } = cfg;
   const S2 = S * S;
   const nb = new NetBuilder(opts.seed ?? 0, 'relation_classifier', 17);
@@ -87,8 +121,13 @@ export function buildClassifier(cfg: ClassifierConfig, opts: { seed?: number; tr
     g.input(name, 'float32', dims.map((v) => (v === 'B' ? B : v)));
     return nb.op(site, 'Mul', [x, name]);
   };
-  const maps = g.input('maps', 'float32', [B, 2, C, S, S]);
-  const bucket = g.input('bucket', 'int64', [B]);
+  const input = g.input('maps', 'float32', [B, 2, C, S, S]);
+  const bucketIn = g.input('bucket', 'int64', [B]);
+  // (in a training graph too, where the loss reads the averaged log-probabilities; its dropout masks then cover G*B rows)
+  const sym = opts.symmetry && opts.symmetry.transforms.length > 1 ? opts.symmetry : null;
+  // Test-time symmetry: the G transformed copies of the batch run as one batch of G*B (copy g at rows g*B..)
+  const maps = sym ? nb.op('symmetry', 'Concat', sym.transforms.map((t) => transformStacks(nb, input, t, S)), { axis: 0 }) : input;
+  const bucket = sym ? nb.op('symmetry', 'Concat', sym.transforms.map(() => bucketIn), { axis: 0 }) : bucketIn;
 
   // ---- extractor
   // Every map rescaled to mean 1 over space (x * S^2 / sum x): the maps are spatial
@@ -151,7 +190,18 @@ export function buildClassifier(cfg: ClassifierConfig, opts: { seed?: number; tr
   };
   z = mlp('head.mlp.0', z, d + cfg.headBucketDim, d, 'head.mlp.drop0');
   z = mlp('head.mlp.1', z, d, d / 2, 'head.mlp.drop1');
-  const logits = nb.linear('head.mlp.out', z, d / 2, K, { rank: 2 });
+  let logits = nb.linear('head.mlp.out', z, d / 2, K, { rank: 2 });
+  if (sym) {
+    // log-probabilities of each copy [G, B, K], its classes mapped back to the untransformed
+    // sample's (a one-hot [G, K, K] per copy), averaged over the copies: a geometric mean of the
+    // copies' probabilities; softmax renormalises it.
+    const G = sym.transforms.length;
+    const lsm = nb.reshape('symmetry', nb.op('symmetry', 'LogSoftmax', [logits], { axis: -1 }), [G, -1, K]);
+    const onehot = new Float32Array(G * K * K);
+    sym.classPerm.forEach((perm, gi) => perm.forEach((j, k) => (onehot[(gi * K + j) * K + k] = 1)));
+    const back = nb.op('symmetry', 'MatMul', [lsm, nb.constF('symmetry', onehot, [G, K, K])]);
+    logits = nb.op('symmetry', 'Mul', [nb.op('symmetry', 'ReduceSum', [back, nb.constI('symmetry', [0])], { keepdims: 0 }), nb.scalar('symmetry', 1 / G)]);
+  }
   nb.output(logits, 'logits', [B, K]);
   const probs = nb.op('head', 'Softmax', ['logits'], { axis: -1 });
   nb.output(probs, 'probs', [B, K]);

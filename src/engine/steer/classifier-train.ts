@@ -9,9 +9,9 @@
  * (seed, epoch, step)). The result is exported as `<out>/model.onnx` + `<out>/classifier.json`.
  *
  * `positiveOnly` trains on the maps of prompts that state the true relation only (no dual
- * inversion): the leakage ablation. `augment` (default on; not in the authors' recipe, added
- * because our dataset is small): subject/object swap and left-right mirroring, both exact
- * label transforms (see Augment).
+ * inversion): the leakage ablation. `augment` (not in the authors' recipe, added because our
+ * dataset is small): subject/object swap, left-right mirroring, top-bottom flipping and
+ * transposition, all exact label transforms (see Augment).
  *
  * Step buckets: `buckets` names the denoising steps the classifier is trained for (its step
  * embedding has one entry per step); they must be recorded by the dataset. A dataset may record
@@ -41,7 +41,8 @@ import { derive, Rng } from '../world/rng.ts';
 import { recordedPath } from './artefact.ts';
 import { specHash } from './attention.ts';
 import { BUCKET_RULE, bucketFor, CLASSIFIER_FORMAT, CLASSIFIER_VERSION, type ClassifierInfo, type ClassifierMetrics } from './classifier.ts';
-import { buildClassifier, DEFAULT_CLASSIFIER_CONFIG, type ClassifierConfig } from './classifier-net.ts';
+import { buildClassifier, classifierSymmetry, DEFAULT_CLASSIFIER_CONFIG, type ClassifierConfig } from './classifier-net.ts';
+import { AUGMENT_NAMES, augmentLabel, NO_TRANSFORM, pixelPermutation, transformCombos, type Augment } from './map-transforms.ts';
 import { loadRelationDataset, type DatasetSplit, type LoadedDataset, type SampleMeta } from './relation-dataset.ts';
 
 export interface ClassifierRecipe {
@@ -60,6 +61,11 @@ export interface ClassifierRecipe {
   trainSteps: 'all' | 'buckets';
   /** Training-time transforms (see Augment), each applied with probability 1/2. */
   augment: Augment;
+  /**
+   * Test-time symmetry built into the exported graph (and used for validation): it averages the
+   * log-probabilities over every combination of these transforms (classifier-net.ts, `symmetry`).
+   */
+  symmetry: Augment;
   model: Omit<ClassifierConfig, 'channels' | 'size' | 'classes' | 'buckets'>;
 }
 
@@ -75,7 +81,8 @@ export const DEFAULT_CLASSIFIER_RECIPE: ClassifierRecipe = {
   positiveOnly: false,
   buckets: null,
   trainSteps: 'buckets',
-  augment: { swap: true, mirror: true },
+  augment: { swap: true, mirror: true, flip: false, transpose: false },
+  symmetry: { ...NO_TRANSFORM },
   model: DEFAULT_CLASSIFIER_CONFIG,
 };
 
@@ -160,18 +167,17 @@ interface Batch {
   labels: number[];
 }
 
-const OPPOSITE: Record<Relation, Relation> = { left: 'right', right: 'left', above: 'below', below: 'above' };
-const MIRROR_X: Record<Relation, Relation> = { left: 'right', right: 'left', above: 'above', below: 'below' };
-
-/**
- * Label-preserving transforms of one sample (training only, drawn per sample and step):
- * swap: (A, B) with relation r is (B, A) with the opposite relation, exactly;
- * mirror: flipping every map left-right mirrors the scene (Shape World's shapes are all
- * left-right symmetric), so left and right swap.
- */
-export interface Augment {
-  swap: boolean;
-  mirror: boolean;
+/** Parses a comma list of transform names (or 'none'); `where` names the option or param in errors. */
+export function parseAugment(text: string, where: string): Augment {
+  const names = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const out: Augment = { ...NO_TRANSFORM };
+  if (names.length === 1 && names[0] === 'none') return out;
+  if (names.length === 0) throw new ClassifierTrainError(`${where}: give a comma list of ${AUGMENT_NAMES.join(', ')}, or none`);
+  for (const n of names) {
+    if (!(AUGMENT_NAMES as readonly string[]).includes(n)) throw new ClassifierTrainError(`${where}: unknown transform '${n}' (known: ${AUGMENT_NAMES.join(', ')}, or none)`);
+    out[n as keyof Augment] = true;
+  }
+  return out;
 }
 
 /** A batch of samples; each sample's step goes to its bucket of `buckets` (default: the recorded steps) by BUCKET_RULE. */
@@ -184,26 +190,31 @@ export function makeBatch(ds: LoadedDataset, idx: readonly number[], classes: re
   const target = new Float32Array(idx.length * K);
   const bucket = new BigInt64Array(idx.length);
   const labels: number[] = [];
+  // perms[key][p]: the source pixel of output pixel p = y * S + x under (mirror, flip, transpose)
+  const perms = new Map<number, Int32Array>();
+  const permFor = (a: Augment): Int32Array => {
+    const key = (a.mirror ? 1 : 0) | (a.flip ? 2 : 0) | (a.transpose ? 4 : 0);
+    if (!perms.has(key)) perms.set(key, pixelPermutation(a, S));
+    return perms.get(key)!;
+  };
   idx.forEach((s, i) => {
     const src = ds.maps.subarray(s * n, (s + 1) * n);
     const m = ds.meta[s]!;
-    let label = m.label;
     const a = augment?.(i);
-    if (!a || (!a.swap && !a.mirror)) maps.set(src, i * n);
+    const label = a ? augmentLabel(m.label, a) : m.label;
+    const spatial = a !== undefined && (a.mirror || a.flip || a.transpose);
+    if (!a || (!a.swap && !spatial)) maps.set(src, i * n);
     else {
-      if (a.swap) label = OPPOSITE[label];
-      if (a.mirror) label = MIRROR_X[label];
+      const perm = spatial ? permFor(a) : null;
       for (let obj = 0; obj < 2; obj++) {
         const from = (a.swap ? 1 - obj : obj) * per;
         const to = i * n + obj * per;
-        if (!a.mirror) maps.set(src.subarray(from, from + per), to);
+        if (!perm) maps.set(src.subarray(from, from + per), to);
         else {
           for (let c = 0; c < C; c++) {
-            for (let y = 0; y < S; y++) {
-              const row = from + (c * S + y) * S;
-              const out = to + (c * S + y) * S;
-              for (let x = 0; x < S; x++) maps[out + x] = src[row + S - 1 - x]!;
-            }
+            const base = from + c * S * S;
+            const out = to + c * S * S;
+            for (let p = 0; p < S * S; p++) maps[out + p] = src[base + perm[p]!]!;
           }
         }
       }
@@ -289,6 +300,7 @@ async function trainLocked(o: TrainClassifierOptions): Promise<TrainClassifierRe
     ...o.recipe,
     plateau: { ...DEFAULT_CLASSIFIER_RECIPE.plateau, ...o.recipe?.plateau },
     augment: { ...DEFAULT_CLASSIFIER_RECIPE.augment, ...o.recipe?.augment },
+    symmetry: { ...DEFAULT_CLASSIFIER_RECIPE.symmetry, ...o.recipe?.symmetry },
     model: { ...DEFAULT_CLASSIFIER_RECIPE.model, ...o.recipe?.model },
   };
   if (!Number.isInteger(recipe.batch) || recipe.batch < 1) throw new ClassifierTrainError(`batch must be a positive integer, got ${recipe.batch}`);
@@ -307,7 +319,7 @@ async function trainLocked(o: TrainClassifierOptions): Promise<TrainClassifierRe
 
   // Graphs: training (loss + gradients w.r.t. every weight) and inference.
   const train = buildClassifier(cfg, { seed: recipe.seed, training: true });
-  const infer = buildClassifier(cfg, { seed: recipe.seed });
+  const infer = buildClassifier(cfg, { seed: recipe.seed, symmetry: classifierSymmetry(transformCombos(recipe.symmetry), classes) });
   const init = modelWeights([infer.model]);
   const wrt = [...init.weights.keys()];
   const gradModel = await differentiate(train.model, { of: 'loss', wrt, dimSizes: { batch: 2 } });
@@ -371,7 +383,9 @@ async function trainLocked(o: TrainClassifierOptions): Promise<TrainClassifierRe
       o.signal?.throwIfAborted();
       const idx = order.slice(s * recipe.batch, (s + 1) * recipe.batch);
       const aug = new Rng(derive(recipe.seed, 'augment', epoch, s));
-      const bt = makeBatch(ds, idx, classes, () => ({ swap: recipe.augment.swap && aug.next() < 0.5, mirror: recipe.augment.mirror && aug.next() < 0.5 }), buckets);
+      // draws only for the enabled transforms, in a fixed order (a recipe without flip/transpose draws as before they existed)
+      const draw = (on: boolean) => on && aug.next() < 0.5;
+      const bt = makeBatch(ds, idx, classes, () => ({ swap: draw(recipe.augment.swap), mirror: draw(recipe.augment.mirror), flip: draw(recipe.augment.flip), transpose: draw(recipe.augment.transpose) }), buckets);
       const masks = dropMasks(train.dropSites, idx.length, cfg.dropout, derive(recipe.seed, 'drop', epoch, s));
       const res = await gradSession.run({ ...feedsOf(weights), maps: bt.maps, bucket: bt.bucket, target: bt.target, ...masks });
       const loss = (res.loss!.data as Float32Array)[0]!;

@@ -90,6 +90,15 @@ describe('relation classifier', () => {
     expect(readFileSync(join(clf, 'model.onnx')).equals(readFileSync(join(root, 'clf-straight', 'model.onnx')))).toBe(true);
     expect(resumed.info.training.history).toEqual(straight.info.training.history);
     await expect(trainClassifier({ data, out: clf, recipe: small })).rejects.toThrow(/already has checkpoints/);
+    await expect(trainClassifier({ data, out: clf, resume: true, recipe: { ...small, maxEpochs: 4, lr: 3e-4 } })).rejects.toThrow(/other settings \(lr differ\)/);
+    // a finished run resumed with a test-time symmetry trains no further and re-exports with it built in
+    const symmetric = await trainClassifier({ data, out: join(root, 'clf-straight'), resume: true, recipe: { ...small, maxEpochs: 4, symmetry: { swap: true, mirror: true, flip: true, transpose: true } } });
+    expect(symmetric.epochs).toBe(4);
+    expect(symmetric.info.training.history).toEqual(straight.info.training.history);
+    expect(readFileSync(join(root, 'clf-straight', 'model.onnx')).toString('latin1')).toContain('/symmetry/Concat');
+    expect(readFileSync(join(clf, 'model.onnx')).toString('latin1')).not.toContain('/symmetry/');
+    // its metrics are the symmetric graph's: another function of the same weights
+    expect(symmetric.info.metrics.test!.loss).not.toBeCloseTo(straight.info.metrics.test!.loss, 6);
     const info = readClassifierInfo(clf);
     expect(info.classes).toEqual(['left', 'right', 'above', 'below']);
     expect(info.steps).toEqual([4, 9]);

@@ -42,7 +42,7 @@ import { recordedPath } from './artefact.ts';
 import { specHash } from './attention.ts';
 import { BUCKET_RULE, bucketFor, CLASSIFIER_FORMAT, CLASSIFIER_VERSION, type ClassifierInfo, type ClassifierMetrics } from './classifier.ts';
 import { buildClassifier, classifierSymmetry, DEFAULT_CLASSIFIER_CONFIG, type ClassifierConfig } from './classifier-net.ts';
-import { AUGMENT_NAMES, augmentLabel, NO_TRANSFORM, pixelPermutation, transformCombos, type Augment } from './map-transforms.ts';
+import { AUGMENT_NAMES, augmentLabel, augmentText, NO_TRANSFORM, pixelPermutation, transformCombos, type Augment } from './map-transforms.ts';
 import { loadRelationDataset, type DatasetSplit, type LoadedDataset, type SampleMeta } from './relation-dataset.ts';
 
 export interface ClassifierRecipe {
@@ -344,13 +344,15 @@ async function trainLocked(o: TrainClassifierOptions): Promise<TrainClassifierRe
   if (latest) {
     const ck = await loadCheckpoint(latest);
     const meta = ck.metadata ?? {};
-    // The epoch budget and patience may change on resume; everything else must match.
-    const fixed = (r: unknown) => JSON.stringify({ ...(r as ClassifierRecipe), maxEpochs: 0, earlyStopPatience: 0 });
-    if (fixed(meta.recipe) !== fixed(recipe)) {
-      const was = meta.recipe as unknown as Record<string, unknown>;
-      const diff = Object.keys(recipe).filter((k) => k !== 'maxEpochs' && k !== 'earlyStopPatience' && JSON.stringify(was?.[k]) !== JSON.stringify(recipe[k as keyof ClassifierRecipe]));
-      throw new ClassifierTrainError(`${latest} was trained with other settings (${diff.join(', ')} differ); an exact resume needs the same ones`);
-    }
+    // The epoch budget, patience and test-time symmetry may change on resume; everything else
+    // must match. (A checkpoint from before flip/transpose/symmetry existed had them off.)
+    const free = new Set(['maxEpochs', 'earlyStopPatience', 'symmetry']);
+    const was = (meta.recipe ?? {}) as unknown as Record<string, unknown>;
+    const wasAugment = { ...NO_TRANSFORM, ...(was.augment as Partial<Augment> | undefined) };
+    const wasSymmetry = { ...NO_TRANSFORM, ...(was.symmetry as Partial<Augment> | undefined) };
+    const diff = Object.keys(recipe).filter((k) => !free.has(k) && JSON.stringify(k === 'augment' ? wasAugment : was[k]) !== JSON.stringify(recipe[k as keyof ClassifierRecipe]));
+    if (diff.length > 0) throw new ClassifierTrainError(`${latest} was trained with other settings (${diff.join(', ')} differ); an exact resume needs the same ones`);
+    if (augmentText(wasSymmetry) !== augmentText(recipe.symmetry)) log(`symmetry ${augmentText(wasSymmetry)} -> ${augmentText(recipe.symmetry)}: validation from here on and the export use the new one`);
     if (meta.dataset_spec !== ds.manifest.specHash || meta.dataset_samples !== ds.meta.length) throw new ClassifierTrainError(`${latest} was trained on another dataset (${String(meta.dataset_samples)} samples, spec ${String(meta.dataset_spec)}); this one has ${ds.meta.length} samples, spec ${ds.manifest.specHash}`);
     weights = new Map();
     best = new Map();

@@ -53,7 +53,8 @@ export interface ClassifierConfig {
 }
 
 export const DEFAULT_CLASSIFIER_CONFIG: Omit<ClassifierConfig, 'channels' | 'size' | 'classes' | 'buckets'> = {
-  d: 64,
+  // 128: with all four training transforms it reached a lower validation loss than 64 (0.176 vs 0.204-0.227)
+  d: 128,
   layers: 2,
   heads: 2,
   ff: 128,

@@ -81,8 +81,10 @@ export const DEFAULT_CLASSIFIER_RECIPE: ClassifierRecipe = {
   positiveOnly: false,
   buckets: null,
   trainSteps: 'buckets',
-  augment: { swap: true, mirror: true, flip: false, transpose: false },
-  symmetry: { ...NO_TRANSFORM },
+  // all four transforms, in training and built into the export: measured best on the shipped
+  // dataset (resources/classifiers/shape-world-relations/TRAINING.md)
+  augment: { swap: true, mirror: true, flip: true, transpose: true },
+  symmetry: { swap: true, mirror: true, flip: true, transpose: true },
   model: DEFAULT_CLASSIFIER_CONFIG,
 };
 
@@ -341,6 +343,7 @@ async function trainLocked(o: TrainClassifierOptions): Promise<TrainClassifierRe
   let bestEpoch = 0;
   let bad = 0;
   let history: JsonObject[] = [];
+  let earlierSeconds = 0;
   if (latest) {
     const ck = await loadCheckpoint(latest);
     const meta = ck.metadata ?? {};
@@ -370,6 +373,7 @@ async function trainLocked(o: TrainClassifierOptions): Promise<TrainClassifierRe
     bestEpoch = typeof meta.best_epoch === 'number' ? meta.best_epoch : 0;
     bad = typeof meta.bad_epochs === 'number' ? meta.bad_epochs : 0;
     history = Array.isArray(meta.history) ? (meta.history as JsonObject[]) : [];
+    earlierSeconds = typeof meta.train_seconds === 'number' ? meta.train_seconds : 0;
     log(`resumed from ${latest} (epoch ${epoch}, best val loss ${bestLoss.toFixed(4)} at epoch ${bestEpoch})`);
   }
 
@@ -420,7 +424,7 @@ async function trainLocked(o: TrainClassifierOptions): Promise<TrainClassifierRe
       weights: tensors,
       optimizer: opt.state(),
       schedule: plateau.state(),
-      metadata: { recipe: recipe as unknown as JsonObject, dataset_spec: ds.manifest.specHash, dataset_samples: ds.meta.length, best_loss: bestLoss, best_epoch: bestEpoch, bad_epochs: bad, history },
+      metadata: { recipe: recipe as unknown as JsonObject, dataset_spec: ds.manifest.specHash, dataset_samples: ds.meta.length, best_loss: bestLoss, best_epoch: bestEpoch, bad_epochs: bad, history, train_seconds: earlierSeconds + (performance.now() - t0) / 1000 },
     });
   }
   stoppedEarly = bad >= recipe.earlyStopPatience;
@@ -439,7 +443,8 @@ async function trainLocked(o: TrainClassifierOptions): Promise<TrainClassifierRe
   if (everyStep.length > split.test.length) metrics['test-every-step'] = await ev(everyStep);
   await bestSession.release();
   const finalModel = withWeights(infer.model, best);
-  const seconds = (performance.now() - t0) / 1000;
+  // every invocation's time, a resumed run's earlier ones included (checkpoints before this field: this one only)
+  const seconds = earlierSeconds + (performance.now() - t0) / 1000;
   const info: ClassifierInfo = {
     format: CLASSIFIER_FORMAT,
     version: CLASSIFIER_VERSION,

@@ -11,7 +11,8 @@ import { loadClassifier, sha256File } from '../../src/engine/steer/classifier.ts
 import { evaluate } from '../../src/engine/steer/classifier-train.ts';
 import { loadRelationDataset } from '../../src/engine/steer/relation-dataset.ts';
 
-// measured with the shipped classifier on this set: 97.9% all, 100% at steps >= 20, 95.8% wrong-relation prompts
+// measured with the shipped classifier on this set: 95.8% all, 100% at steps >= 20, 95.8% wrong-relation prompts
+// (the previous one: 97.9% / 100% / 95.8%; 96 maps, so one map is 1 point)
 const ALL_BAR = 0.8;
 const LATE_BAR = 0.9;
 const WRONG_BAR = 0.8;

@@ -80,7 +80,7 @@ describe('relation dataset', () => {
 
 describe('relation classifier', () => {
   it('trains with our autodiff, checkpoints, resumes exactly, and exports a loadable classifier', async () => {
-    // (no test-time symmetry here, the default: the resume below adds one)
+    // (no test-time symmetry here, though it is the default: the resume below adds one)
     const none = { swap: false, mirror: false, flip: false, transpose: false };
     const small = { maxEpochs: 2, batch: 8, symmetry: none, model: { d: 16, layers: 1, heads: 2, ff: 16, poolHeads: 2, headFf: 16, headBucketDim: 4, dropout: 0.3 } };
     const first = await trainClassifier({ data, out: clf, recipe: small });

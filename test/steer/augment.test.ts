@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { makeBatch, parseAugment } from '../../src/engine/steer/classifier-train.ts';
-import { AUGMENT_NAMES, augmentText, type Augment } from '../../src/engine/steer/map-transforms.ts';
+import { AUGMENT_NAMES, augmentText, NO_TRANSFORM as OFF, type Augment } from '../../src/engine/steer/map-transforms.ts';
 import { RELATION_CLASSES, type LoadedDataset, type SampleMeta } from '../../src/engine/steer/relation-dataset.ts';
 
-const OFF: Augment = { swap: false, mirror: false, flip: false, transpose: false };
 
 // One sample of C maps of S x S per object.
 function dataset(label: SampleMeta['label'], maps: number[], C: number, S: number): LoadedDataset {

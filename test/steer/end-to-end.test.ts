@@ -22,6 +22,7 @@ import { NodeRegistry } from '../../src/engine/graph/registry.ts';
 import { validateGraph } from '../../src/engine/graph/validate.ts';
 import type { NodeContext } from '../../src/nodes/api.ts';
 import { BUILTIN_NODES } from '../../src/nodes/registry.ts';
+import { NO_TRANSFORM } from '../../src/engine/steer/map-transforms.ts';
 import trainNode from '../../src/nodes/train-classifier.ts';
 
 const run = promisify(execFile);
@@ -81,8 +82,7 @@ describe('relation dataset', () => {
 describe('relation classifier', () => {
   it('trains with our autodiff, checkpoints, resumes exactly, and exports a loadable classifier', async () => {
     // (no test-time symmetry here, though it is the default: the resume below adds one)
-    const none = { swap: false, mirror: false, flip: false, transpose: false };
-    const small = { maxEpochs: 2, batch: 8, symmetry: none, model: { d: 16, layers: 1, heads: 2, ff: 16, poolHeads: 2, headFf: 16, headBucketDim: 4, dropout: 0.3 } };
+    const small = { maxEpochs: 2, batch: 8, symmetry: NO_TRANSFORM, model: { d: 16, layers: 1, heads: 2, ff: 16, poolHeads: 2, headFf: 16, headBucketDim: 4, dropout: 0.3 } };
     const first = await trainClassifier({ data, out: clf, recipe: small });
     expect(first.epochs).toBe(2);
     // two more epochs by resuming == four epochs straight
